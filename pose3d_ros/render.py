@@ -64,7 +64,7 @@ def draw_skeleton_2d(
     keypoints_px: (J, 2) pixel (x, y); confidence: (J,) in [0, 1]; joints below ``min_confidence``
     and bones touching them are skipped. Left limbs are drawn lighter than right ones.
     """
-    scale = max(1, round(min(rgb.shape[:2]) / 300))
+    scale = max(1, round(min(rgb.shape[:2]) / 400))
     visible = confidence >= min_confidence
     points = np.round(keypoints_px).astype(np.int32)
     colors = _side_colors(color)

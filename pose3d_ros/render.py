@@ -27,12 +27,13 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def track_color(track_id: int) -> tuple[int, int, int]:
+    """The RGB colour a track id is drawn in."""
     return TRACK_COLORS[track_id % len(TRACK_COLORS)]
 
 
-def _side(layout: Layout, bone: tuple[int, int]) -> str:
-    """'left', 'right' or 'centre' for a bone, from its joint names."""
-    names = [layout.names[j] for j in bone]
+def _side(layout: Layout, joints: tuple[int, ...]) -> str:
+    """'left', 'right' or 'centre' for a joint or bone, from its joint names."""
+    names = [layout.names[j] for j in joints]
     if any(n.startswith("left_") for n in names) and not any(n.startswith("right_") for n in names):
         return "left"
     if any(n.startswith("right_") for n in names) and not any(n.startswith("left_") for n in names):
@@ -64,19 +65,19 @@ def draw_skeleton_2d(
     keypoints_px: (J, 2) pixel (x, y); confidence: (J,) in [0, 1]; joints below ``min_confidence``
     and bones touching them are skipped. Left limbs are drawn lighter than right ones.
     """
+    if not rgb.flags.writeable:
+        raise ValueError("image to draw on is read-only (a view of a message buffer?); draw on rgb.copy()")
     scale = max(1, round(min(rgb.shape[:2]) / 400))
-    visible = confidence >= min_confidence
-    points = np.round(keypoints_px).astype(np.int32)
+    visible = (confidence >= min_confidence) & np.isfinite(keypoints_px).all(axis=1)
+    points = np.round(np.nan_to_num(keypoints_px)).astype(np.int32)
     colors = _side_colors(color)
     for bone in layout.bones:
         a, b = bone
         if visible[a] and visible[b]:
             cv2.line(rgb, tuple(points[a]), tuple(points[b]), colors[_side(layout, bone)], 2 * scale, cv2.LINE_AA)
     for j in np.flatnonzero(visible):
-        name = layout.names[j]
-        side = "left" if name.startswith("left_") else "right" if name.startswith("right_") else "centre"
         cv2.circle(rgb, tuple(points[j]), 2 * scale + 1, (255, 255, 255), -1, cv2.LINE_AA)
-        cv2.circle(rgb, tuple(points[j]), 2 * scale, colors[side], -1, cv2.LINE_AA)
+        cv2.circle(rgb, tuple(points[j]), 2 * scale, colors[_side(layout, (j,))], -1, cv2.LINE_AA)
 
 
 def _view_axes(azimuth_deg: float, elevation_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -46,6 +46,17 @@ def test_skeleton_2d_draws_in_place_and_skips_unsure_joints():
             assert image[y - 3:y + 4, x - 3:x + 4].any() == drawn, f"{side} forearm drawn: {not drawn}"
 
 
+def test_skeleton_2d_skips_missing_joints_and_refuses_read_only_images():
+    image = np.zeros((200, 200, 3), dtype=np.uint8)
+    keypoints_px = STANDING_M[:, :2] * 100 + np.array([100, 60], dtype=np.float32)
+    keypoints_px[H36M17.index["head"]] = np.nan
+    draw_skeleton_2d(image, keypoints_px, np.ones(17, np.float32), H36M17)
+    assert image.any() and not image[:5].any() and not image[:, :5].any()
+    image.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        draw_skeleton_2d(image, keypoints_px, np.ones(17, np.float32), H36M17)
+
+
 def test_left_and_right_limbs_differ_in_colour():
     image = np.zeros((200, 200, 3), dtype=np.uint8)
     keypoints_px = STANDING_M[:, :2] * 100 + np.array([100, 60], dtype=np.float32)

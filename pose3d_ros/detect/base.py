@@ -18,7 +18,8 @@ class DetectorError(RuntimeError):
 class Detection:
     """One person in one image.
 
-    keypoints_px: (J, 2) float32 pixel (x, y) in the input image, J = layout.num_joints.
+    keypoints_px: (J, 2) float32 pixel (x, y) in the input image, J = layout.num_joints; a joint
+        the backend guesses beyond the border (out of view) may lie outside the image.
     confidence: (J,) float32 in [0, 1] per keypoint.
     score: person-level confidence in [0, 1].
     bbox_px: (4,) float32 x_min, y_min, x_max, y_max.

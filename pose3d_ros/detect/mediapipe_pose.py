@@ -17,6 +17,8 @@ from pose3d_ros.layouts import BLAZEPOSE33
 class MediaPipePoseDetector:
     """BlazePose-33 keypoints in pixels, visibility as confidence, and MediaPipe's world landmarks.
 
+    score is the mean visibility over the 33 landmarks (the legacy API exposes no person score);
+    bbox_px spans all landmarks, clipped to the image.
     world_m is MediaPipe's metric 3D: origin at the hip mid-point, axes along the camera's
     (x right, y down, z away from the camera), so it is camera-aligned but not camera-positioned.
     """

@@ -1,0 +1,113 @@
+"""The pipeline's two stages as plain Python, for notebooks and for the ROS nodes that wrap them.
+
+    KeypointStage: RGB image -> detector -> Human3.6M-17 keypoints -> tracker -> list[Person2D]
+    LiftStage:     list[Person2D] -> per-track causal windows -> lifter -> camera-frame placement -> list[Person3D]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pose3d_ros.body import body_rotation
+from pose3d_ros.buffer import CausalBuffer, StampError
+from pose3d_ros.camera import ROOT_ASSUMED_DEPTH, ROOT_FROM_KEYPOINTS, CameraModel, place_root
+from pose3d_ros.detect import Detector, to_layout
+from pose3d_ros.layouts import H36M17
+from pose3d_ros.lift import LifterRuntime
+from pose3d_ros.people import Person2D, Person3D
+from pose3d_ros.track import Tracker
+
+
+@dataclass
+class Issue:
+    """Something wrong with the input that the stage worked around. kind: a short counter name."""
+
+    kind: str
+    message: str
+
+
+class KeypointStage:
+    """Detect people in an image and track them; keypoints come out in the Human3.6M-17 layout."""
+
+    def __init__(self, detector: Detector, tracker: Tracker | None = None):
+        self.detector = detector
+        self.tracker = tracker or Tracker()
+
+    def process(self, rgb: np.ndarray, stamp_ns: int) -> list[Person2D]:
+        """rgb: (H, W, 3) uint8. Returns one Person2D per detected person."""
+        detections = [to_layout(d, H36M17) for d in self.detector.detect(rgb, stamp_ns)]
+        ids = self.tracker.update(detections, stamp_ns)
+        return [Person2D(i, d.keypoints_px, d.confidence, d.score, d.bbox_px) for i, d in zip(ids, detections)]
+
+
+class LiftStage:
+    """Lift tracked 2D skeletons to 3D in the camera frame, one causal window per track.
+
+    outside_margin: keypoints farther outside the image than this fraction of its size are treated as missing.
+    """
+
+    def __init__(self, lifter: LifterRuntime, max_people: int = 16, max_gap_s: float = 0.5,
+                 outside_margin: float = 0.5):
+        self.lifter = lifter
+        self.buffer = CausalBuffer(lifter.receptive_field, H36M17.num_joints, max_people, max_gap_s)
+        self.outside_margin = outside_margin
+
+    def process(self, stamp_ns: int, people: list[Person2D], camera: CameraModel) -> tuple[list[Person3D], list[Issue]]:
+        """Return the 3D skeletons of ``people`` at ``stamp_ns``, and the input issues met on the way."""
+        issues: list[Issue] = []
+        self.buffer.drop_stale(stamp_ns)
+        lifted: list[Person2D] = []
+        for person in people:
+            keypoints_px, confidence = self._sanitise(person, camera, issues)
+            if keypoints_px is None:
+                continue
+            try:
+                self.buffer.push(person.track_id, stamp_ns, keypoints_px, confidence)
+            except StampError as err:
+                issues.append(Issue("stamp_backwards", str(err)))
+                continue
+            lifted.append(Person2D(person.track_id, keypoints_px, confidence, person.score, person.bbox_px))
+        if not lifted:
+            return [], issues
+        windows = [self.buffer.window(p.track_id) for p in lifted]
+        keypoints_px = np.stack([w[0] for w in windows])
+        confidence = np.stack([w[1] for w in windows])
+        joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera).astype(np.float64)
+        root_m = place_root(joints_rel_m, keypoints_px[:, -1], confidence[:, -1], camera)
+        joints_cam_m = joints_rel_m + root_m[:, None]
+        rotations = body_rotation(joints_cam_m)
+        source = ROOT_FROM_KEYPOINTS if camera.calibrated else ROOT_ASSUMED_DEPTH
+        return [
+            Person3D(p.track_id, joints_cam_m[i].astype(np.float32), p.confidence, rotations[i], source)
+            for i, p in enumerate(lifted)
+        ], issues
+
+    def _sanitise(self, person: Person2D, camera: CameraModel,
+                  issues: list[Issue]) -> tuple[np.ndarray | None, np.ndarray]:
+        """Mark non-finite and far-outside keypoints as missing (confidence 0, placed at the person's centroid)."""
+        keypoints_px = np.asarray(person.keypoints_px, np.float32)
+        confidence = np.nan_to_num(np.asarray(person.confidence, np.float32), nan=0.0).clip(0.0, 1.0)
+        if keypoints_px.shape != (H36M17.num_joints, 2) or confidence.shape != (H36M17.num_joints,):
+            issues.append(Issue("bad_shape", f"track {person.track_id}: keypoints {keypoints_px.shape}, confidence "
+                                             f"{confidence.shape}; expected (17, 2) and (17,) in layout h36m17"))
+            return None, confidence
+        finite = np.isfinite(keypoints_px).all(axis=-1)
+        size = np.array([camera.width, camera.height], np.float32)
+        with np.errstate(invalid="ignore"):
+            inside = ((keypoints_px >= -self.outside_margin * size) &
+                      (keypoints_px <= (1 + self.outside_margin) * size)).all(axis=-1)
+        if not finite.all():
+            issues.append(Issue("nonfinite_keypoints", f"track {person.track_id}: {int((~finite).sum())} keypoints "
+                                                       "are NaN or infinite; treated as missing"))
+        if not inside[finite].all():
+            issues.append(Issue("keypoints_outside_image", f"track {person.track_id}: {int((finite & ~inside).sum())} "
+                                f"keypoints lie far outside the {camera.width}x{camera.height} image; treated as missing"))
+        valid = finite & inside
+        confidence = np.where(valid, confidence, 0.0)
+        if not (confidence > 0).any():
+            issues.append(Issue("no_valid_keypoints", f"track {person.track_id}: no usable keypoint; person skipped"))
+            return None, confidence
+        centroid = keypoints_px[confidence > 0].mean(axis=0)
+        return np.where(valid[:, None], keypoints_px, centroid), confidence

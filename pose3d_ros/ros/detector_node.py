@@ -1,0 +1,152 @@
+"""keypoint_detector: image_raw -> 2D keypoints of every person, tracked, in the Human3.6M-17 layout.
+
+Subscribes ``image_raw`` with sensor-data QoS and keeps only the newest frame: a frame that arrives while the
+detector is busy replaces the waiting one (counted as dropped), so the output never lags behind the camera.
+Publishes ``skeletons_2d`` (pose3d_ros/Skeleton2DArray) with the image's header.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from pose3d_ros.detect import DetectorError, make_detector
+from pose3d_ros.image import ImageFormatError
+from pose3d_ros.msg import Skeleton2DArray
+from pose3d_ros.pipeline import KeypointStage
+from pose3d_ros.ros import qos
+from pose3d_ros.ros.conversions import image_msg_to_rgb, skeletons_2d_msg, stamp_ns
+from pose3d_ros.ros.diagnostics import Health
+from pose3d_ros.ros.params import declare
+from pose3d_ros.track import Tracker
+
+PARAMETERS = {
+    "detector": ("mediapipe", "2D keypoint backend: mediapipe (BlazePose full, one person)"),
+    "min_detection_confidence": (0.5, "Person detection threshold in [0, 1]"),
+    "min_tracking_confidence": (0.5, "Below this the detector searches the whole image again, in [0, 1]"),
+    "static_image_mode": (False, "Detect from scratch in every frame (slower; for unrelated images)"),
+    "max_people": (16, "Most tracks kept at once; the longest-unseen one closes to make room"),
+    "track_max_age_s": (1.0, "A track unseen this long (seconds) closes; its id is never reused"),
+    "track_max_cost": (0.5, "Largest match distance (mean keypoint distance / box diagonal) that continues a track"),
+}
+
+
+class LatestSlot:
+    """A one-item mailbox between a callback and a worker: putting replaces (and counts) the waiting item."""
+
+    def __init__(self):
+        self._item = None
+        self._ready = threading.Condition()
+        self.replaced = 0
+
+    def put(self, item) -> None:
+        with self._ready:
+            if self._item is not None:
+                self.replaced += 1
+            self._item = item
+            self._ready.notify()
+
+    def take(self, timeout_s: float):
+        """The waiting item, or None after ``timeout_s``."""
+        with self._ready:
+            if self._item is None:
+                self._ready.wait(timeout_s)
+            item, self._item = self._item, None
+            return item
+
+
+class KeypointDetector(Node):
+    def __init__(self, **kwargs):
+        super().__init__("keypoint_detector", **kwargs)
+        self.p = declare(self, PARAMETERS)
+        self.health = Health(self)
+        self.stage: KeypointStage | None = None
+        try:
+            detector = make_detector(
+                self.p["detector"], min_detection_confidence=self.p["min_detection_confidence"],
+                min_tracking_confidence=self.p["min_tracking_confidence"],
+                static_image_mode=self.p["static_image_mode"])
+            tracker = Tracker(self.p["track_max_cost"], self.p["track_max_age_s"], self.p["max_people"])
+            self.stage = KeypointStage(detector, tracker)
+        except (DetectorError, ValueError) as err:
+            self.health.set_fatal(f"no 2D detector, no output: {err}")
+        self.skeletons_pub = self.create_publisher(Skeleton2DArray, "skeletons_2d", qos.RESULTS)
+        self.create_subscription(Image, "image_raw", self._on_image, qos.SENSOR)
+        self._slot = LatestSlot()
+        self._last_stamp_ns = -1
+        self.frames_received = 0
+        self.frames_processed = 0
+        # Seconds spent in the detector alone per frame (bounded), for benchmarks beside end-to-end latency.
+        self.detect_s: deque[float] = deque(maxlen=10_000)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="keypoint_detector", daemon=True)
+        self._worker.start()
+        self.get_logger().info(f"detecting with '{self.p['detector']}' on {self.resolve_topic_name('image_raw')}")
+
+    @property
+    def frames_dropped(self) -> int:
+        return self._slot.replaced
+
+    def _on_image(self, msg: Image) -> None:
+        self.frames_received += 1
+        self._slot.put(msg)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            msg = self._slot.take(timeout_s=0.1)
+            if msg is not None and self.stage is not None:
+                self._process(msg)
+
+    def _process(self, msg: Image) -> None:
+        t_ns = stamp_ns(msg.header)
+        if t_ns <= self._last_stamp_ns:
+            self.health.problem("stamp_backwards", f"image stamp {t_ns} ns is not after the previous "
+                                f"{self._last_stamp_ns} ns; frame skipped (expected increasing stamps)")
+            return
+        try:
+            rgb = image_msg_to_rgb(msg)
+        except ImageFormatError as err:
+            self.health.problem("bad_image", f"{err}; frame skipped")
+            return
+        self._last_stamp_ns = t_ns
+        start = time.perf_counter()
+        try:
+            people = self.stage.process(rgb, t_ns)
+        except DetectorError as err:
+            self.health.problem("detector_error", f"{err}; frame skipped")
+            return
+        self.detect_s.append(time.perf_counter() - start)
+        self.skeletons_pub.publish(skeletons_2d_msg(msg.header, msg.width, msg.height, people))
+        self.frames_processed += 1
+        if self.frames_processed % 30 == 0:
+            ms = np.asarray(self.detect_s) * 1e3
+            self.health.values.update({
+                "detect_ms_p50": f"{np.percentile(ms, 50):.1f}", "detect_ms_p95": f"{np.percentile(ms, 95):.1f}",
+                "frames_processed": str(self.frames_processed), "frames_dropped": str(self.frames_dropped),
+            })
+
+    def destroy_node(self) -> None:
+        self._stop.set()
+        self._worker.join(timeout=2.0)
+        if self.stage is not None:
+            self.stage.detector.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = KeypointDetector()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()

@@ -1,0 +1,135 @@
+"""lifter: tracked 2D skeletons -> 3D skeletons in the camera frame, /tf frames and rviz markers.
+
+Subscribes ``skeletons_2d`` (pose3d_ros/Skeleton2DArray, Human3.6M-17) and ``camera_info``; keeps a causal
+window per track and lifts each person's newest frame. Publishes, all with the source image's header:
+``skeletons_3d`` (pose3d_ros/Skeleton3DArray, metres, camera optical frame), ``/tf`` (``body_<id>`` in the
+camera frame and ``<joint>_<id>`` in each body frame, REP-155 names) and ``skeleton_markers`` (MarkerArray).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo
+from tf2_msgs.msg import TFMessage
+from visualization_msgs.msg import MarkerArray
+
+from pose3d_ros.camera import CameraInfoError, CameraModel
+from pose3d_ros.lift import LifterError, make_lifter
+from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
+from pose3d_ros.pipeline import LiftStage
+from pose3d_ros.ros import qos
+from pose3d_ros.ros.conversions import (
+    camera_info_to_model, skeleton_markers, skeletons_2d_from_msg, skeletons_3d_msg, stamp_ns, transforms,
+)
+from pose3d_ros.ros.diagnostics import Health
+from pose3d_ros.ros.params import declare
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "causal_liu_rf81.onnx"
+
+PARAMETERS = {
+    "model": ("", "Lifter model file (.onnx, or .pt for the torch backend); '' = the package's default causal model"),
+    "backend": ("onnxruntime", "Lifter runtime: onnxruntime or torch"),
+    "num_threads": (1, "CPU threads for the lifter runtime"),
+    "max_people": (16, "Most people buffered and lifted at once; the longest-unseen one makes room"),
+    "max_gap_s": (0.5, "A person unseen this long (seconds) starts a fresh window"),
+    "outside_margin": (0.5, "Keypoints farther outside the image than this fraction of its size count as missing"),
+    "publish_tf": (True, "Publish body_<id> and <joint>_<id> frames on /tf"),
+    "publish_markers": (True, "Publish skeleton_markers (visualization_msgs/MarkerArray) for rviz"),
+    "marker_lifetime_s": (0.5, "Markers of a person who is no longer seen vanish after this many seconds"),
+    "min_marker_confidence": (0.3, "Joints below this 2D confidence are not drawn"),
+}
+
+
+class Lifter(Node):
+    def __init__(self, **kwargs):
+        super().__init__("lifter", **kwargs)
+        self.p = declare(self, PARAMETERS)
+        self.health = Health(self)
+        self.stage: LiftStage | None = None
+        model = Path(self.p["model"] or DEFAULT_MODEL)
+        try:
+            lifter = make_lifter(self.p["backend"], model, self.p["num_threads"])
+            self.stage = LiftStage(lifter, self.p["max_people"], self.p["max_gap_s"], self.p["outside_margin"])
+            self.get_logger().info(f"lifting with {model.name} ({self.p['backend']}, receptive field "
+                                   f"{lifter.receptive_field} frames)")
+        except (LifterError, ValueError) as err:
+            self.health.set_fatal(f"no lifter, no 3D output: {err}")
+        self._camera: CameraModel | None = None
+        self._last_stamp_ns = -1
+        self.skeletons_published = 0
+        self.skeletons_pub = self.create_publisher(Skeleton3DArray, "skeletons_3d", qos.RESULTS)
+        self._tf_pub = self.create_publisher(TFMessage, "/tf", qos.TF) if self.p["publish_tf"] else None
+        self._marker_pub = (self.create_publisher(MarkerArray, "skeleton_markers", qos.RESULTS)
+                            if self.p["publish_markers"] else None)
+        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos.SENSOR)
+        self.create_subscription(Skeleton2DArray, "skeletons_2d", self._on_skeletons, qos.RESULTS)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            camera = camera_info_to_model(msg)
+        except CameraInfoError as err:
+            self.health.problem("bad_camera_info", f"{err}; keeping the previous intrinsics")
+            return
+        if not camera.calibrated:
+            self.health.problem("uncalibrated_camera", f"camera_info has an all-zero K: assuming a "
+                                f"{camera.width}x{camera.height} pinhole with a 60 degree horizontal field of view; "
+                                "3D positions are approximate (root_source ROOT_ASSUMED_DEPTH); calibrate the camera")
+        self._camera = camera
+
+    def _camera_for(self, msg: Skeleton2DArray) -> CameraModel | None:
+        if self._camera is not None:
+            if (self._camera.width, self._camera.height) != (msg.image_width, msg.image_height):
+                self.health.problem("camera_info_size", f"camera_info is {self._camera.width}x{self._camera.height} "
+                                    f"but skeletons_2d refer to a {msg.image_width}x{msg.image_height} image; "
+                                    "using the intrinsics anyway")
+            return self._camera
+        if msg.image_width == 0 or msg.image_height == 0:
+            self.health.problem("no_camera_info", "no camera_info received and skeletons_2d carries no image size; "
+                                "message skipped")
+            return None
+        self.health.problem("no_camera_info", f"no camera_info received on {self.resolve_topic_name('camera_info')}"
+                            f" yet; assuming an uncalibrated {msg.image_width}x{msg.image_height} camera")
+        return CameraModel.nominal(msg.image_width, msg.image_height)
+
+    def _on_skeletons(self, msg: Skeleton2DArray) -> None:
+        if self.stage is None:
+            return
+        t_ns = stamp_ns(msg.header)
+        if t_ns < self._last_stamp_ns:
+            self.health.problem("stamp_backwards", f"skeletons_2d stamp {t_ns} ns is "
+                                f"{(self._last_stamp_ns - t_ns) / 1e6:.1f} ms older than the previous message; "
+                                "skipped (expected stamps that do not go backwards)")
+            return
+        camera = self._camera_for(msg)
+        if camera is None:
+            return
+        self._last_stamp_ns = t_ns
+        people, rejected = skeletons_2d_from_msg(msg)
+        for text in rejected:
+            self.health.problem("bad_layout", f"{text}; skeleton skipped")
+        people_3d, issues = self.stage.process(t_ns, people, camera)
+        for issue in issues:
+            self.health.problem(issue.kind, issue.message)
+        self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d))
+        self.skeletons_published += len(people_3d)
+        if self._tf_pub is not None and people_3d:
+            self._tf_pub.publish(TFMessage(transforms=transforms(msg.header, people_3d)))
+        if self._marker_pub is not None and people_3d:
+            self._marker_pub.publish(skeleton_markers(msg.header, people_3d, self.p["marker_lifetime_s"],
+                                                      self.p["min_marker_confidence"]))
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = Lifter()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()

@@ -1,0 +1,5 @@
+import sys
+
+from pose3d_ros.cli import main
+
+sys.exit(main())

@@ -1,0 +1,25 @@
+"""pose3d-ros: the project's command-line tools, one subcommand per module of pose3d_ros.commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# subcommand -> (module, one-line help)
+COMMANDS = {
+    "demo": ("pose3d_ros.commands.demo", "run the ROS 2 graph on a video: bag, overlay video, summary"),
+    "benchmark": ("pose3d_ros.commands.benchmark", "pipeline throughput and latency beside the detector alone"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pose3d-ros", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, (module, help_text) in COMMANDS.items():
+        modules[name] = importlib.import_module(module)
+        command = sub.add_parser(name, help=help_text, description=modules[name].__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        modules[name].add_arguments(command)
+    args = parser.parse_args(argv)
+    return modules[args.command].run(args)

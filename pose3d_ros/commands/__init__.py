@@ -1,0 +1,1 @@
+"""The `pose3d-ros` subcommands, one module each."""

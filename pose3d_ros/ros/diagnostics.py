@@ -23,7 +23,7 @@ class Health:
         self._log_period_s = log_period_s
         self._last_log: dict[str, float] = {}
         self._unlogged: Counter[str] = Counter()
-        self._last_message: dict[str, str] = {}
+        self.last_message: dict[str, str] = {}
         self._recent = False
         self.counts: Counter[str] = Counter()
         self.values: dict[str, str] = {}
@@ -33,7 +33,7 @@ class Health:
     def problem(self, kind: str, message: str) -> None:
         """Count a problem of ``kind`` and log ``message`` as an error (rate-limited per kind)."""
         self.counts[kind] += 1
-        self._last_message[kind] = message
+        self.last_message[kind] = message
         self._recent = True
         now = time.monotonic()
         if now - self._last_log.get(kind, -1e9) >= self._log_period_s:
@@ -60,7 +60,7 @@ class Health:
         status = DiagnosticStatus(level=level, name=self._name, message=text, hardware_id="pose3d_ros")
         status.values = [KeyValue(key=k, value=v) for k, v in self.values.items()]
         status.values += [KeyValue(key=f"count/{k}", value=str(n)) for k, n in sorted(self.counts.items())]
-        status.values += [KeyValue(key=f"last/{k}", value=m) for k, m in sorted(self._last_message.items())]
+        status.values += [KeyValue(key=f"last/{k}", value=m) for k, m in sorted(self.last_message.items())]
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self._node.get_clock().now().to_msg()
         self._pub.publish(msg)

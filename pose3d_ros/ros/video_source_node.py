@@ -47,6 +47,7 @@ PARAMETERS = {
     "camera_matrix": ([0.0], "Row-major 3x3 K of the source video in its own pixels; [0.0] = unknown (see horizontal_fov_deg)"),
     "horizontal_fov_deg": (0.0, "Without camera_matrix: assume this horizontal field of view (degrees); 0 = publish an all-zero K (uncalibrated)"),
     "max_frames": (0, "Stop after this many frames; 0 = no limit"),
+    "min_subscribers": (1, "A file waits (at most 10 s) for this many image_raw subscribers before playing, so its first frames are not lost to discovery"),
 }
 
 
@@ -101,7 +102,19 @@ class VideoSource(Node):
         K[1, 2] += off_y
         return CameraModel(K, out_w, out_h), out_w, out_h
 
+    def _wait_for_subscribers(self, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.image_pub.get_subscription_count() < self.p["min_subscribers"] and not self._stop.is_set():
+            if time.monotonic() > deadline:
+                self.get_logger().warning(f"only {self.image_pub.get_subscription_count()} of "
+                                          f"{self.p['min_subscribers']} image_raw subscribers after {timeout_s} s; "
+                                          "playing anyway")
+                return
+            time.sleep(0.05)
+
     def _run(self) -> None:
+        if self._is_file:
+            self._wait_for_subscribers()
         fps = self.p["fps"] or self.source_fps
         period = 0.0 if self.p["as_fast_as_possible"] or not self._is_file else 1.0 / fps
         camera = None

@@ -1,0 +1,108 @@
+"""The whole graph over real DDS: a real video's frames come out as 3D skeletons with their stamps and frames."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
+from tf2_msgs.msg import TFMessage
+from visualization_msgs.msg import MarkerArray
+
+from conftest import make_probe, wait_for
+from pose3d_ros.layouts import H36M17
+from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
+from pose3d_ros.ros import qos, share_dir
+from pose3d_ros.ros.detector_node import KeypointDetector
+from pose3d_ros.ros.lifter_node import Lifter
+from pose3d_ros.ros.video_source_node import VideoSource
+
+FRAMES = 60
+OUTPUTS = {
+    "image_raw": (Image, qos.SENSOR),
+    "skeletons_2d": (Skeleton2DArray, qos.RESULTS),
+    "skeletons_3d": (Skeleton3DArray, qos.RESULTS),
+    "/tf": (TFMessage, qos.TF),
+    "skeleton_markers": (MarkerArray, qos.RESULTS),
+}
+
+
+def _stamp(msg) -> int:
+    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+
+
+def _check_outputs(got: dict[str, list], frame_id: str = "camera_optical_frame") -> None:
+    image_stamps = {_stamp(m) for m in got["image_raw"]}
+    arrays = got["skeletons_3d"]
+    assert len(arrays) >= FRAMES // 3, f"only {len(arrays)} 3D messages for {FRAMES} frames"
+    assert {_stamp(m) for m in arrays} <= image_stamps, "a 3D message carries a stamp no image had"
+    assert {_stamp(m) for m in got["skeletons_2d"]} <= image_stamps
+    assert {m.header.frame_id for m in arrays} == {frame_id}
+    people = [s for m in arrays for s in m.skeletons]
+    assert len(people) >= FRAMES // 3
+    for s in people:
+        joints = np.array([[p.x, p.y, p.z] for p in s.joints])
+        assert s.layout == H36M17.name and joints.shape == (17, 3) and np.isfinite(joints).all()
+        assert joints[:, 2].min() > 0.3, "joints must lie in front of the camera"
+        assert np.allclose([s.body.position.x, s.body.position.y, s.body.position.z], joints[0])
+        span = np.ptp(joints, axis=0).max()
+        assert 0.5 < span < 2.5, f"a person spans {span:.2f} m; expected a human size"
+    transforms = [t for m in got["/tf"] for t in m.transforms]
+    parents = {t.child_frame_id: t.header.frame_id for t in transforms}
+    ids = {s.track_id for s in people}
+    for track in ids:
+        assert parents[f"body_{track}"] == frame_id
+        for joint in H36M17.names:
+            assert parents[f"{joint}_{track}"] == f"body_{track}"
+    assert {_stamp(t) for t in transforms} <= image_stamps
+    markers = [mk for m in got["skeleton_markers"] for mk in m.markers]
+    assert {mk.header.frame_id for mk in markers} == {frame_id}
+
+
+def test_video_becomes_3d_skeletons_in_one_process(ros_graph):
+    source = ros_graph.add(VideoSource, parameter_overrides=[Parameter("max_frames", value=FRAMES),
+                                                              Parameter("horizontal_fov_deg", value=60.0)])
+    detector = ros_graph.add(KeypointDetector)
+    lifter = ros_graph.add(Lifter)
+    probe = ros_graph.add(make_probe(OUTPUTS))
+    assert lifter.stage is not None and detector.stage is not None
+    wait_for(lambda: source.image_pub.get_subscription_count() >= 2 and lifter.skeletons_pub.get_subscription_count()
+             >= 1 and detector.skeletons_pub.get_subscription_count() >= 2, what="discovery")
+    source.start()
+    wait_for(source.finished.is_set, 60, "the video to finish")
+    wait_for(lambda: detector.frames_processed and len(probe.got["skeletons_3d"]) >= detector.frames_processed,
+             10, "the last frames to be lifted")
+    _check_outputs(probe.got)
+    assert lifter.health.counts == {}, f"clean input yet problems counted: {dict(lifter.health.counts)}"
+
+
+def test_separate_processes_with_the_launch_parameters(ros_graph, tmp_path):
+    """The installed executables, each its own process, configured by the parameter file lift.launch.py uses."""
+    probe = ros_graph.add(make_probe(OUTPUTS))
+    bin_dir = Path(sys.prefix) / "lib" / "pose3d_ros"
+    params = share_dir() / "config" / "pose3d_ros.yaml"
+    env = dict(os.environ, PYTHONPATH="")  # the installed package, as `ros2 launch` would run it
+    procs = [subprocess.Popen([sys.executable, str(bin_dir / name), "--ros-args", "--params-file", str(params),
+                               *extra], env=env, stdout=open(tmp_path / f"{name}.log", "w"), stderr=subprocess.STDOUT)
+             for name, extra in (("lifter", []), ("keypoint_detector", []))]
+    try:
+        wait_for(lambda: probe.count_publishers("skeletons_3d") >= 1 and probe.count_subscribers("image_raw") >= 2,
+                 30, "the detector and lifter processes")
+        source = subprocess.run(
+            [sys.executable, str(bin_dir / "video_source"), "--ros-args", "--params-file", str(params),
+             "-p", f"max_frames:={FRAMES}", "-p", "min_subscribers:=2"], env=env, capture_output=True, text=True, timeout=120)
+        assert source.returncode == 0, source.stderr[-2000:]
+        wait_for(lambda: len(probe.got["skeletons_3d"]) >= FRAMES // 3, 15, "3D skeletons from the processes")
+        _check_outputs(probe.got)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+    for name in ("lifter", "keypoint_detector"):
+        assert "Traceback" not in (tmp_path / f"{name}.log").read_text(), (tmp_path / f"{name}.log").read_text()

@@ -1,0 +1,140 @@
+"""LiftStage with a fixed stand-in lifter: placement onto the newest 2D, input issues, windows, root source."""
+
+import numpy as np
+import pytest
+
+from pose3d_ros.camera import ROOT_ASSUMED_DEPTH, ROOT_FROM_KEYPOINTS, CameraModel
+from pose3d_ros.layouts import H36M17
+from pose3d_ros.people import Person2D
+from pose3d_ros.pipeline import LiftStage
+
+T = 9
+FRAME_NS = 33_333_333
+CAMERA = CameraModel(np.array([[1000.0, 0.0, 330.0], [0.0, 1100.0, 230.0], [0.0, 0.0, 1.0]]), 640, 480)
+RNG = np.random.default_rng(0)
+SKELETON_REL_M = RNG.normal(0.0, 0.25, size=(17, 3))
+SKELETON_REL_M[0] = 0.0
+
+
+class FixedLifter:
+    """Returns the same root-relative skeleton for everyone and records what it was given."""
+
+    receptive_field = T
+    layout_name = "h36m17"
+
+    def __init__(self):
+        self.calls: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def lift(self, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel) -> np.ndarray:
+        self.calls.append((keypoints_px.copy(), confidence.copy()))
+        return np.repeat(SKELETON_REL_M[None], len(keypoints_px), axis=0).astype(np.float32)
+
+
+def _person(track_id: int, root_m, camera: CameraModel = CAMERA) -> Person2D:
+    keypoints_px = camera.project(SKELETON_REL_M + root_m).astype(np.float32)
+    bbox_px = np.concatenate([keypoints_px.min(0), keypoints_px.max(0)])
+    return Person2D(track_id, keypoints_px, np.full(17, 0.9, np.float32), 0.9, bbox_px)
+
+
+def _kinds(issues) -> list[str]:
+    return [i.kind for i in issues]
+
+
+def test_joints_project_onto_the_newest_keypoints():
+    stage = LiftStage(FixedLifter())
+    for i in range(T + 3):
+        roots_m = [np.array([-0.8 + 0.05 * i, 0.1, 4.0 + 0.02 * i]), np.array([0.7, -0.2, 6.0 - 0.05 * i])]
+        people = [_person(1, roots_m[0]), _person(2, roots_m[1])]
+        out, issues = stage.process(i * FRAME_NS, people, CAMERA)
+        assert issues == []
+        assert [p.track_id for p in out] == [1, 2]
+        for person_3d, person_2d, root_m in zip(out, people, roots_m):
+            np.testing.assert_allclose(person_3d.joints_cam_m, SKELETON_REL_M + root_m, atol=1e-4)
+            np.testing.assert_allclose(CAMERA.project(person_3d.joints_cam_m.astype(np.float64)),
+                                       person_2d.keypoints_px, atol=0.02)
+            rot = person_3d.body_rotation
+            np.testing.assert_allclose(rot.T @ rot, np.eye(3), atol=1e-9)
+
+
+@pytest.mark.parametrize("bad, kind", [((np.nan, 100.0), "nonfinite_keypoints"),
+                                       ((np.inf, np.inf), "nonfinite_keypoints"),
+                                       ((1e4, -1e4), "keypoints_outside_image")])
+def test_bad_keypoints_are_reported_treated_as_missing_and_the_person_is_lifted(bad, kind):
+    lifter = FixedLifter()
+    stage = LiftStage(lifter)
+    root_m = np.array([0.2, 0.0, 5.0])
+    person = _person(4, root_m)
+    person.keypoints_px[13] = bad
+    out, issues = stage.process(0, [person], CAMERA)
+    assert _kinds(issues) == [kind]
+    assert "track 4" in issues[0].message
+    assert len(out) == 1 and out[0].confidence[13] == 0.0
+    np.testing.assert_allclose(out[0].joints_cam_m, SKELETON_REL_M + root_m, atol=1e-4)
+    keypoints_px, confidence = lifter.calls[0]
+    assert np.isfinite(keypoints_px).all()
+    assert (confidence[0, :, 13] == 0.0).all()
+
+
+def test_person_without_a_usable_keypoint_is_skipped():
+    lifter = FixedLifter()
+    stage = LiftStage(lifter)
+    nowhere = _person(5, np.array([0.0, 0.0, 4.0]))
+    nowhere.keypoints_px[:] = np.nan
+    unseen = _person(6, np.array([0.0, 0.0, 4.0]))
+    unseen.confidence[:] = 0.0
+    out, issues = stage.process(0, [nowhere, _person(7, np.array([0.5, 0.0, 4.0])), unseen], CAMERA)
+    assert [p.track_id for p in out] == [7]
+    assert _kinds(issues) == ["nonfinite_keypoints", "no_valid_keypoints", "no_valid_keypoints"]
+    assert lifter.calls[0][0].shape[0] == 1
+
+
+def test_nobody_usable_calls_no_lifter():
+    lifter = FixedLifter()
+    person = _person(1, np.array([0.0, 0.0, 4.0]))
+    person.confidence[:] = 0.0
+    out, issues = LiftStage(lifter).process(0, [person], CAMERA)
+    assert out == [] and _kinds(issues) == ["no_valid_keypoints"]
+    assert lifter.calls == []
+
+
+def test_wrong_shape_is_reported_and_skipped():
+    person = _person(3, np.array([0.0, 0.0, 4.0]))
+    person.keypoints_px = person.keypoints_px[:12]
+    out, issues = LiftStage(FixedLifter()).process(0, [person], CAMERA)
+    assert out == [] and _kinds(issues) == ["bad_shape"]
+    assert "(12, 2)" in issues[0].message
+
+
+def test_stamp_going_backwards_is_reported_and_skipped():
+    stage = LiftStage(FixedLifter())
+    stage.process(2 * FRAME_NS, [_person(1, np.array([0.0, 0.0, 4.0]))], CAMERA)
+    out, issues = stage.process(FRAME_NS, [_person(1, np.array([0.0, 0.0, 4.0])),
+                                           _person(2, np.array([0.5, 0.0, 4.0]))], CAMERA)
+    assert [p.track_id for p in out] == [2]
+    assert _kinds(issues) == ["stamp_backwards"]
+    assert "track 1" in issues[0].message
+
+
+def test_root_source_follows_calibration():
+    nominal = CameraModel.nominal(640, 480)
+    root_m = np.array([0.0, 0.0, 4.0])
+    out, _ = LiftStage(FixedLifter()).process(0, [_person(1, root_m, nominal)], nominal)
+    assert out[0].root_source == ROOT_ASSUMED_DEPTH
+    np.testing.assert_allclose(out[0].joints_cam_m, SKELETON_REL_M + root_m, atol=1e-4)
+    out, _ = LiftStage(FixedLifter()).process(0, [_person(1, root_m)], CAMERA)
+    assert out[0].root_source == ROOT_FROM_KEYPOINTS
+
+
+def test_lifter_gets_edge_padded_windows_of_its_receptive_field():
+    lifter = FixedLifter()
+    stage = LiftStage(lifter)
+    first = [_person(1, np.array([-0.5 + 0.1 * i, 0.0, 4.0])) for i in range(3)]
+    stage.process(0, [first[0]], CAMERA)
+    stage.process(FRAME_NS, [first[1]], CAMERA)
+    stage.process(2 * FRAME_NS, [first[2], _person(2, np.array([0.8, 0.0, 5.0]))], CAMERA)
+    assert [call[0].shape for call in lifter.calls] == [(1, T, 17, 2), (1, T, 17, 2), (2, T, 17, 2)]
+    keypoints_px, confidence = lifter.calls[-1]
+    expected = [first[0].keypoints_px] * (T - 2) + [first[1].keypoints_px, first[2].keypoints_px]
+    np.testing.assert_array_equal(keypoints_px[0], np.stack(expected))
+    np.testing.assert_array_equal(keypoints_px[1], np.broadcast_to(keypoints_px[1, -1], (T, 17, 2)))
+    assert confidence.shape == (2, T, 17)

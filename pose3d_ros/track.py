@@ -14,6 +14,9 @@ from scipy.optimize import linear_sum_assignment
 
 from pose3d_ros.detect import Detection
 
+# Cost of a pair that must not match; finite, because the assignment solver rejects all-infinite rows.
+_REJECTED = 1e6
+
 
 @dataclass
 class _Track:
@@ -53,6 +56,8 @@ class Tracker:
         unmatched = set(range(len(detections)))
         if self._tracks and detections:
             cost = np.array([[self._cost(t, d) for d in detections] for t in self._tracks])
+            # Gate before solving: otherwise two rejected pairs with a lower sum can beat one valid match.
+            cost[cost > self.max_cost] = _REJECTED
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols):
                 if cost[r, c] <= self.max_cost:
@@ -70,9 +75,10 @@ class Tracker:
         return ids
 
     def _cost(self, track: _Track, det: Detection) -> float:
-        both = (track.confidence >= self.min_confidence) & (det.confidence >= self.min_confidence)
+        both = ((track.confidence >= self.min_confidence) & (det.confidence >= self.min_confidence)
+                & np.isfinite(track.keypoints_px).all(-1) & np.isfinite(det.keypoints_px).all(-1))
         if not both.any():
-            return 1e6  # finite: the assignment solver rejects all-infinite rows
+            return _REJECTED
         dist = np.linalg.norm(track.keypoints_px[both] - det.keypoints_px[both], axis=-1).mean()
         return float(dist / track.scale_px)
 

@@ -77,8 +77,6 @@ def test_more_people_than_max_tracks_in_one_frame_stay_bounded():
     assert tracker.num_tracks == 2
 
 
-@pytest.mark.xfail(strict=True, reason="track.py gates by max_cost after the assignment, so two over-cost pairs "
-                                      "can win over a valid match and the matched person loses their id")
 def test_a_newcomer_does_not_take_a_close_match_away():
     tracker = Tracker()
     assert tracker.update([_person(200, 240), _person(320, 240)], 0) == [1, 2]
@@ -103,9 +101,6 @@ def test_all_zero_confidence_detection_opens_a_track_and_steals_no_id():
     assert ids[1] == 2 and ids[0] not in (0, 2)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="track.py _cost averages NaN keypoint distances into a NaN cost and "
-                          "linear_sum_assignment raises 'matrix contains invalid numeric entries'")
 def test_nan_keypoint_is_ignored_for_matching():
     tracker = Tracker()
     assert tracker.update([_person(200, 240)], 0) == [1]

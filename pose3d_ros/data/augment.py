@@ -1,0 +1,158 @@
+"""Training windows from world-frame 3D motion: frame-rate and bone-length changes, mirroring, random
+virtual pinhole cameras, and detector-like 2D noise.
+
+World frames are z up (metres). Camera frames are the optical frame: x right, y down, z forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pose3d_ros.layouts import H36M17
+
+IMAGE_SIZES = ((640, 480), (1280, 720), (1920, 1080), (720, 1280))
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    frame_steps: tuple[int, ...] = (2, 3, 4, 5, 6)  # source frames per window frame: 120 Hz mocap -> 20..60 fps
+    new_track_prob: float = 0.1  # windows whose start repeats one frame, as the caller pads a young track
+    height_scale: tuple[float, float] = (0.85, 1.15)
+    bone_scale_std: float = 0.06
+    mirror_prob: float = 0.5
+    focal_per_size: tuple[float, float] = (0.45, 1.4)  # focal length / larger image side
+    distance_m: tuple[float, float] = (2.0, 8.0)
+    camera_height_m: tuple[float, float] = (0.3, 2.6)
+    aim_jitter_m: float = 0.4
+    roll_std_deg: float = 4.0
+    noise_per_height: tuple[float, float] = (0.0, 0.015)  # 2D jitter std / person's 2D height
+    drop_prob: tuple[float, float] = (0.0, 0.08)
+    outlier_prob: float = 0.01
+    confidence: tuple[float, float] = (0.4, 1.0)
+
+
+def window_indices(rng: np.random.Generator, lengths: np.ndarray, seq: np.ndarray, window: int,
+                   cfg: AugmentConfig) -> np.ndarray:
+    """Source frame indices (B, window), oldest first, ending on a random frame; before frame 0 repeats frame 0."""
+    end = (rng.random(len(seq)) * lengths[seq]).astype(int)
+    step = rng.choice(cfg.frame_steps, size=len(seq))
+    idx = end[:, None] - step[:, None] * np.arange(window - 1, -1, -1)[None]
+    young = rng.random(len(seq)) < cfg.new_track_prob
+    first = np.where(young, rng.integers(0, window, len(seq)), 0)
+    idx = np.maximum(idx, np.take_along_axis(idx, first[:, None], 1))
+    return np.maximum(idx, 0)
+
+
+def causal_windows(sequence: np.ndarray, window: int) -> np.ndarray:
+    """(N, ...) -> (N, window, ...): window n ends on frame n; frames before 0 repeat frame 0 (the caller's padding)."""
+    idx = np.maximum(np.arange(len(sequence))[:, None] + np.arange(-window + 1, 1)[None], 0)
+    return sequence[idx]
+
+
+def scale_bones(rng: np.random.Generator, joints: np.ndarray, cfg: AugmentConfig) -> np.ndarray:
+    """Rescale every bone (left/right alike) and the whole body: (B, T, 17, 3) -> same shape."""
+    b = joints.shape[0]
+    flip = H36M17.flip_permutation()
+    per_joint = 1.0 + cfg.bone_scale_std * rng.standard_normal((b, H36M17.num_joints))
+    per_joint = 0.5 * (per_joint + per_joint[:, flip])
+    per_joint *= rng.uniform(*cfg.height_scale, size=(b, 1))
+    out = joints.copy()
+    for parent, child in H36M17.bones:  # bones are listed parent-first, so parents are already moved
+        bone = joints[:, :, child] - joints[:, :, parent]
+        out[:, :, child] = out[:, :, parent] + bone * per_joint[:, None, child, None]
+    return out
+
+
+def mirror(rng: np.random.Generator, joints: np.ndarray, cfg: AugmentConfig) -> np.ndarray:
+    """Mirror some windows in the world's x-z plane and swap left/right joints: (B, T, 17, 3)."""
+    flip = rng.random(joints.shape[0]) < cfg.mirror_prob
+    mirrored = joints[:, :, H36M17.flip_permutation()] * np.array([1.0, -1.0, 1.0])
+    return np.where(flip[:, None, None, None], mirrored, joints)
+
+
+def random_cameras(rng: np.random.Generator, joints: np.ndarray, cfg: AugmentConfig):
+    """Cameras around each window's person, looking at its mean pelvis.
+
+    joints: (B, T, 17, 3) world. Returns K (B, 3, 3), R (B, 3, 3) world->camera, centre (B, 3) world,
+    image sizes (B, 2) as (width, height).
+    """
+    b = joints.shape[0]
+    size = np.array(IMAGE_SIZES)[rng.integers(0, len(IMAGE_SIZES), b)]
+    focal = rng.uniform(*cfg.focal_per_size, size=b) * size.max(1)
+    K = np.zeros((b, 3, 3))
+    K[:, 0, 0] = K[:, 1, 1] = focal
+    K[:, :2, 2] = size / 2.0 + 0.02 * size * rng.standard_normal((b, 2))
+    K[:, 2, 2] = 1.0
+
+    target = joints[:, :, 0].mean(1) + cfg.aim_jitter_m * rng.standard_normal((b, 3))
+    yaw = rng.uniform(0.0, 2 * np.pi, b)
+    dist = rng.uniform(*cfg.distance_m, size=b)
+    centre = np.stack([target[:, 0] + dist * np.cos(yaw), target[:, 1] + dist * np.sin(yaw),
+                       rng.uniform(*cfg.camera_height_m, size=b)], axis=1)
+
+    forward = target - centre
+    forward /= np.linalg.norm(forward, axis=1, keepdims=True)
+    right = np.cross(forward, np.array([0.0, 0.0, 1.0]))
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    down = np.cross(forward, right)
+    roll = np.deg2rad(cfg.roll_std_deg) * rng.standard_normal(b)
+    c, s = np.cos(roll)[:, None], np.sin(roll)[:, None]
+    R = np.stack([c * right + s * down, -s * right + c * down, forward], axis=1)
+    return K, R, centre, size
+
+
+def to_camera(joints_world: np.ndarray, R: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """(B, T, J, 3) world -> (B, T, J, 3) camera optical frame."""
+    return np.einsum("bij,btkj->btki", R, joints_world - centre[:, None, None, :])
+
+
+def project(joints_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pinhole projection (B, T, J, 3) camera -> (B, T, J, 2) pixels; depth clamped to 0.1 m."""
+    z = np.maximum(joints_cam[..., 2:], 0.1)
+    xy = joints_cam[..., :2] / z
+    return xy * K[:, None, None, [0, 1], [0, 1]] + K[:, None, None, [0, 1], [2, 2]]
+
+
+def detector_noise(rng: np.random.Generator, keypoints_px: np.ndarray, cfg: AugmentConfig):
+    """Gaussian jitter scaled to the person's 2D height, outliers and dropped joints.
+
+    keypoints_px: (B, T, J, 2). Returns (noisy keypoints (B, T, J, 2), confidence (B, T, J)).
+    """
+    b, t, j, _ = keypoints_px.shape
+    height = np.ptp(keypoints_px[:, -1, :, 1], axis=1)
+    sigma = rng.uniform(*cfg.noise_per_height, size=b) * np.maximum(height, 1.0)
+    noisy = keypoints_px + sigma[:, None, None, None] * rng.standard_normal(keypoints_px.shape)
+    outlier = rng.random((b, t, j)) < cfg.outlier_prob
+    noisy += outlier[..., None] * 0.1 * height[:, None, None, None] * rng.standard_normal(keypoints_px.shape)
+    confidence = rng.uniform(*cfg.confidence, size=(b, t, j))
+    confidence = np.where(outlier, 0.5 * confidence, confidence)
+    dropped = rng.random((b, t, j)) < rng.uniform(*cfg.drop_prob, size=(b, 1, 1))
+    confidence = np.where(dropped, 0.0, confidence)
+    return noisy, confidence.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a camera + 2D detector would give for B windows, and the 3D answer for each newest frame."""
+
+    keypoints_px: np.ndarray  # (B, T, 17, 2) float32
+    confidence: np.ndarray  # (B, T, 17) float32
+    K: np.ndarray  # (B, 3, 3) float64 intrinsics
+    joints_cam_m: np.ndarray  # (B, 17, 3) float32, newest frame, camera frame, pelvis at 0
+
+
+def synthesize(rng: np.random.Generator, sequences: list[np.ndarray], batch: int, window: int,
+               cfg: AugmentConfig) -> Batch:
+    """Draw ``batch`` augmented windows of ``window`` frames from world-frame sequences [(N, 17, 3), ...]."""
+    lengths = np.array([len(s) for s in sequences])
+    seq = rng.choice(len(sequences), size=batch, p=lengths / lengths.sum())
+    idx = window_indices(rng, lengths, seq, window, cfg)
+    joints = np.stack([sequences[s][i] for s, i in zip(seq, idx)]).astype(np.float64)
+    joints = mirror(rng, scale_bones(rng, joints, cfg), cfg)
+    K, R, centre, _ = random_cameras(rng, joints, cfg)
+    joints_cam = to_camera(joints, R, centre)
+    keypoints_px, confidence = detector_noise(rng, project(joints_cam, K), cfg)
+    target = joints_cam[:, -1] - joints_cam[:, -1, :1]
+    return Batch(keypoints_px.astype(np.float32), confidence, K, target.astype(np.float32))

@@ -1,0 +1,9 @@
+"""2D keypoint windows -> root-relative 3D joints of the newest frame (causal temporal lifting).
+
+    lifter = make_lifter("onnxruntime", "pose3d_ros/weights/causal_liu_rf81.onnx")
+    joints_m = lifter.lift(keypoints_px, confidence, camera)  # (P, 17, 3), camera optical frame
+"""
+
+from pose3d_ros.lift.runtime import BACKENDS, CameraModel, LifterError, LifterRuntime, make_lifter
+
+__all__ = ["BACKENDS", "CameraModel", "LifterError", "LifterRuntime", "make_lifter"]

@@ -1,0 +1,78 @@
+"""Per-step lifter latency: median milliseconds of ``lift()`` (normalisation + inference) per backend,
+receptive field and number of people, printed as a table.
+
+    python -m pose3d_ros.lift.benchmark --model pose3d_ros/weights/causal_liu_rf81.onnx [--untrained-rf 243]
+
+``--untrained-rf`` also times randomly initialised models of that receptive field (latency does not
+depend on the weights), exported to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from pose3d_ros.lift import make_lifter
+from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
+from pose3d_ros.lift.export import export
+
+CAMERA = SimpleNamespace(K=np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]]), width=1280, height=720)
+
+
+def untrained_checkpoint(rf: int, directory: Path) -> Path:
+    """A training-style checkpoint of a randomly initialised model, for timing only."""
+    cfg = CausalLiuConfig(receptive_field=rf)
+    path = directory / f"untrained_rf{rf}.pt"
+    torch.save({"model_config": asdict(cfg), "model": CausalLiu(cfg).state_dict(), "epoch": 0, "metrics": {},
+                "train_config": {"model": {"receptive_field": rf}, "name": "untrained", "epochs": 0, "seed": 0,
+                                 "train_sequences": [], "heldout_sequences": []}}, path)
+    return path
+
+
+def time_lift(lifter, people: int, repeats: int) -> float:
+    rng = np.random.default_rng(0)
+    kp = (rng.normal(0, 80, (people, lifter.receptive_field, 17, 2)) + [640, 360]).astype(np.float32)
+    conf = rng.uniform(0.5, 1.0, kp.shape[:3]).astype(np.float32)
+    for _ in range(10):
+        lifter.lift(kp, conf, CAMERA)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        lifter.lift(kp, conf, CAMERA)
+        times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, action="append", default=[], help=".onnx (its .pt sibling for torch)")
+    parser.add_argument("--untrained-rf", type=int, action="append", default=[], choices=(27, 81, 243))
+    parser.add_argument("--people", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=300)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        models = list(args.model)
+        for rf in args.untrained_rf:
+            out = Path(tmp) / f"untrained_rf{rf}.onnx"
+            export(untrained_checkpoint(rf, Path(tmp)), out)
+            models.append(out)
+        print(f"\n| model | backend | RF | people | median ms (threads={args.threads}) |\n|---|---|---|---|---|")
+        for onnx_path in models:
+            for backend, path in (("onnxruntime", onnx_path), ("torch", onnx_path.with_suffix(".pt"))):
+                lifter = make_lifter(backend, path, num_threads=args.threads)
+                for people in args.people:
+                    ms = time_lift(lifter, people, args.repeats)
+                    print(f"| {onnx_path.name} | {backend} | {lifter.receptive_field} | {people} | {ms:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

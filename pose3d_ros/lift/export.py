@@ -1,0 +1,90 @@
+"""Export a training checkpoint to the runtime files: one ONNX file and a slim torch checkpoint.
+
+    python -m pose3d_ros.lift.export --checkpoint runs/causal_liu_rf81/best.pt \
+        --out pose3d_ros/weights/causal_liu_rf81.onnx
+
+Writes ``<out>`` (opset 18, dynamic people dimension, weights inside the file) and ``<out>`` with suffix
+``.pt`` (``{"metadata", "model"}`` for the torch backend). Both carry the same metadata: receptive field,
+layout, input normalisation, training data, seed and held-out errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+
+from pose3d_ros.layouts import H36M17
+from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
+from pose3d_ros.lift.inputs import NORMALISATION
+
+OPSET = 18
+
+
+def metadata_for(state: dict) -> dict[str, str]:
+    """String metadata describing a training checkpoint (stored in ONNX metadata_props and the .pt)."""
+    cfg = state["train_config"]
+    metrics = state["metrics"]
+    return {
+        "architecture": "causal_liu",
+        "paper": "Liu et al., IJCV 2021, causal single-output form",
+        "receptive_field": str(cfg["model"]["receptive_field"]),
+        "layout": H36M17.name,
+        "input_normalisation": NORMALISATION,
+        "input": "window (P, T, 17, 3) float32: normalised x, y, confidence; oldest frame first",
+        "output": "joints (P, 17, 3) float32: newest frame, metres, camera optical frame, pelvis at 0",
+        "model_config": json.dumps(state["model_config"]),
+        "training_data": "holosoma-retargeting==0.1.0 demo_data/climb mocap_climb_seq "
+                         f"{cfg['train_sequences']} (held out {cfg['heldout_sequences']}), assumed 120 Hz",
+        "training_run": f"{cfg['name']} epoch {state['epoch'] + 1}/{cfg['epochs']}",
+        "seed": str(cfg["seed"]),
+        "heldout_metrics": json.dumps({k: round(v, 2) for k, v in metrics.items()
+                                       if k.startswith(("clean_", "noisy_"))}),
+        "torch_version": str(torch.__version__),
+    }
+
+
+def export(checkpoint: Path, out: Path) -> dict[str, str]:
+    """Write ``out`` (.onnx) and its .pt sibling from a training checkpoint; return the metadata."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model = CausalLiu(CausalLiuConfig(**state["model_config"]))
+    model.load_state_dict(state["model"])
+    model.eval()
+    meta = metadata_for(state)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"metadata": meta, "model": model.state_dict()}, out.with_suffix(".pt"))
+
+    example = torch.zeros(2, model.cfg.receptive_field, H36M17.num_joints, model.cfg.in_features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model, (example,), dynamo=True, opset_version=OPSET, external_data=False,
+            input_names=["window"], output_names=["joints"],
+            dynamic_shapes={"window": {0: torch.export.Dim("people", min=1, max=4096)}}, verbose=False,
+        )
+    proto = program.model_proto
+    onnx.helper.set_model_props(proto, meta)
+    onnx.checker.check_model(proto)
+    onnx.save_model(proto, str(out))
+    return meta
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, type=Path, help="training checkpoint (best.pt / last.pt)")
+    parser.add_argument("--out", required=True, type=Path, help="output .onnx path")
+    args = parser.parse_args(argv)
+    if args.out.suffix != ".onnx":
+        parser.error(f"--out '{args.out}' must end in .onnx")
+    meta = export(args.checkpoint, args.out)
+    size = args.out.stat().st_size / 1e6
+    print(f"wrote {args.out} ({size:.2f} MB) and {args.out.with_suffix('.pt')}; "
+          f"receptive field {meta['receptive_field']}, held-out {meta['heldout_metrics']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Lifter backends behind one interface: ONNX Runtime (deployment) and torch (reference, debugging).
+
+Both read one file that carries the weights and everything needed to use them: receptive field, joint
+layout and input normalisation (ONNX ``metadata_props``; the torch checkpoint's ``metadata`` dict).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from pose3d_ros.layouts import H36M17
+from pose3d_ros.lift.inputs import NORMALISATION, normalize_window
+
+BACKENDS = ("onnxruntime", "torch")
+
+
+class LifterError(RuntimeError):
+    """A lifter could not be created: unknown backend, or a missing or unusable model file."""
+
+
+class CameraModel(Protocol):
+    """What the lifter needs from a camera: ``K`` (3, 3) float64 intrinsics; image ``width``, ``height`` (pixels)."""
+
+    K: np.ndarray
+    width: int
+    height: int
+
+
+class LifterRuntime(Protocol):
+    receptive_field: int
+    layout_name: str
+
+    def lift(self, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel) -> np.ndarray:
+        """Lift the newest frame of each person's window.
+
+        keypoints_px: (P, T, 17, 2) float32 pixels in the H36M-17 layout, T == receptive_field, oldest
+        first; confidence: (P, T, 17) float32 in [0, 1] (0 = missing). Returns (P, 17, 3) float32
+        root-relative joints in metres for the newest frame, camera optical frame (x right, y down,
+        z forward), pelvis at 0.
+        """
+        ...
+
+
+def _check_metadata(meta: dict[str, str], path: Path) -> int:
+    """Validate the metadata a model file must carry and return its receptive field."""
+    missing = [k for k in ("receptive_field", "layout", "input_normalisation") if k not in meta]
+    if missing:
+        raise LifterError(f"model '{path}' lacks metadata {missing}; re-export it with pose3d_ros.lift.export")
+    if meta["layout"] != H36M17.name:
+        raise LifterError(f"model '{path}' uses layout '{meta['layout']}'; expected '{H36M17.name}'")
+    if meta["input_normalisation"] != NORMALISATION:
+        raise LifterError(f"model '{path}' expects input normalisation '{meta['input_normalisation']}'; "
+                          f"this runtime implements '{NORMALISATION}'")
+    return int(meta["receptive_field"])
+
+
+class _Lifter:
+    """Input checks and normalisation shared by the backends; subclasses implement ``_run``."""
+
+    layout_name = H36M17.name
+    receptive_field: int
+
+    def lift(self, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel) -> np.ndarray:
+        p = keypoints_px.shape[0] if keypoints_px.ndim == 4 else -1
+        expected = (p, self.receptive_field, H36M17.num_joints)
+        if keypoints_px.shape != (*expected, 2) or confidence.shape != expected:
+            raise ValueError(f"keypoints_px {keypoints_px.shape} / confidence {confidence.shape}; expected "
+                             f"(P, {self.receptive_field}, {H36M17.num_joints}, 2) / (P, {self.receptive_field}, "
+                             f"{H36M17.num_joints})")
+        if p == 0:
+            return np.zeros((0, H36M17.num_joints, 3), np.float32)
+        return self._run(normalize_window(keypoints_px, confidence, camera.K))
+
+    def _run(self, window: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class OnnxLifter(_Lifter):
+    def __init__(self, path: Path, num_threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for unreadable graphs
+            raise LifterError(f"cannot load ONNX model '{path}': {exc}; expected an ONNX file written by "
+                              "pose3d_ros.lift.export") from exc
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.receptive_field = _check_metadata(self.metadata, path)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def _run(self, window: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: window})[0]
+
+
+class TorchLifter(_Lifter):
+    def __init__(self, path: Path, num_threads: int):
+        import torch
+
+        from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
+
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            self.metadata = state["metadata"]
+            if self.metadata.get("architecture") != "causal_liu":
+                raise ValueError(f"architecture '{self.metadata.get('architecture')}' unknown")
+            self.model = CausalLiu(CausalLiuConfig(**json.loads(self.metadata["model_config"])))
+            self.model.load_state_dict(state["model"])
+        except Exception as exc:  # torch.load raises many types for a bad file; all mean "unusable"
+            raise LifterError(f"cannot load torch model '{path}': {exc}; expected a .pt written by "
+                              "pose3d_ros.lift.export (dict with 'metadata' and 'model')") from exc
+        self.model.eval()
+        self.receptive_field = _check_metadata(self.metadata, path)
+        torch.set_num_threads(num_threads)  # process-wide in torch; the node runs one lifter
+        self._torch = torch
+
+    def _run(self, window: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(window)).numpy()
+
+
+def make_lifter(backend: str, model_path: str | Path, num_threads: int = 1) -> LifterRuntime:
+    """Create a lifter from files written by pose3d_ros.lift.export.
+
+    backend "onnxruntime" reads a .onnx; "torch" reads a .pt, or the .pt written beside a given .onnx.
+    num_threads: CPU threads for inference. Raises LifterError for an unknown backend or a bad file.
+    """
+    if backend not in BACKENDS:
+        raise LifterError(f"lifter backend '{backend}' unknown; expected one of {', '.join(BACKENDS)}")
+    path = Path(model_path)
+    if backend == "torch" and path.suffix == ".onnx":
+        path = path.with_suffix(".pt")
+    if not path.is_file():
+        raise LifterError(f"lifter model file '{path}' not found; expected a "
+                          f"{'.onnx' if backend == 'onnxruntime' else '.pt'} file from pose3d_ros.lift.export "
+                          "(default weights live in pose3d_ros/weights/)")
+    return OnnxLifter(path, num_threads) if backend == "onnxruntime" else TorchLifter(path, num_threads)

@@ -1,0 +1,163 @@
+"""Train a causal lifter on augmented motion capture.
+
+    python -m pose3d_ros.lift.train --config config/train/causal_liu.yaml [--resume]
+
+Writes ``<out_dir>/last.pt`` every epoch (resumable), ``<out_dir>/best.pt`` (lowest held-out MPJPE on
+noisy 2D) and ``<out_dir>/metrics.jsonl``. Export the result with ``python -m pose3d_ros.lift.export``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from pose3d_ros.data import mocap
+from pose3d_ros.data.augment import AugmentConfig, Batch, synthesize
+from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
+from pose3d_ros.lift.inputs import normalize_window
+from pose3d_ros.lift.metrics import mpjpe, p_mpjpe
+
+# Held-out evaluation: fixed 30 fps-like sampling and unscaled bones; "clean" = exact 2D, "noisy" = training noise.
+CLEAN_EVAL = AugmentConfig(frame_steps=(4,), new_track_prob=0.0, height_scale=(1.0, 1.0), bone_scale_std=0.0,
+                           mirror_prob=0.0, noise_per_height=(0.0, 0.0), drop_prob=(0.0, 0.0), outlier_prob=0.0,
+                           confidence=(1.0, 1.0))
+NOISY_EVAL = AugmentConfig(frame_steps=(4,), height_scale=(1.0, 1.0), bone_scale_std=0.0, mirror_prob=0.0)
+
+
+@dataclass
+class TrainConfig:
+    name: str
+    seed: int
+    out_dir: str
+    model: CausalLiuConfig
+    augment: AugmentConfig
+    mocap_root: str | None = None  # default: the installed holosoma-retargeting wheel
+    train_sequences: tuple[int, ...] = (0, 1, 2, 3)
+    heldout_sequences: tuple[int, ...] = (4,)
+    batch_size: int = 256
+    epochs: int = 24
+    steps_per_epoch: int = 250
+    lr: float = 1e-3
+    lr_final: float = 1e-5
+    weight_decay: float = 1e-4
+    eval_windows: int = 2048
+    device: str = "auto"
+    num_threads: int = 2
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+        raw = yaml.safe_load(Path(path).read_text())
+        raw["model"] = CausalLiuConfig(**raw.get("model", {}))
+        aug = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("augment", {}).items()}
+        raw["augment"] = AugmentConfig(**aug)
+        return cls(**raw)
+
+
+def to_features(batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch -> (normalised windows (B, T, 17, 3), targets (B, 17, 3)) on ``device``."""
+    x = torch.from_numpy(normalize_window(batch.keypoints_px, batch.confidence, batch.K))
+    return x.to(device), torch.from_numpy(batch.joints_cam_m).to(device)
+
+
+@torch.no_grad()
+def evaluate(model: CausalLiu, batches: dict[str, Batch], device: torch.device) -> dict[str, float]:
+    """P1 / P2 in mm for each named evaluation batch."""
+    model.eval()
+    out = {}
+    for name, batch in batches.items():
+        x, y = to_features(batch, device)
+        pred = torch.cat([model(chunk) for chunk in x.split(512)])
+        out[f"{name}_p1_mm"] = 1000.0 * mpjpe(pred, y).item()
+        out[f"{name}_p2_mm"] = 1000.0 * p_mpjpe(pred.cpu().numpy(), y.cpu().numpy())
+    model.train()
+    return out
+
+
+def save(path: Path, cfg: TrainConfig, model, optimizer, scheduler, epoch: int, best: float,
+         rng: np.random.Generator, metrics: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({
+        "model_config": asdict(cfg.model), "train_config": asdict(cfg),
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "epoch": epoch, "best_p1_mm": best, "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+        "metrics": metrics,
+    }, tmp)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="training YAML, e.g. config/train/causal_liu.yaml")
+    parser.add_argument("--resume", action="store_true", help="continue from <out_dir>/last.pt")
+    args = parser.parse_args(argv)
+
+    cfg = TrainConfig.from_yaml(args.config)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
+    torch.set_num_threads(cfg.num_threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    files = mocap.find_sequences(cfg.mocap_root)
+    train_seqs = [mocap.load_sequence(files[i]) for i in cfg.train_sequences]
+    heldout = [mocap.load_sequence(files[i]) for i in cfg.heldout_sequences]
+    window = cfg.model.receptive_field
+    eval_batches = {
+        name: synthesize(np.random.default_rng(cfg.seed + 1000), heldout, cfg.eval_windows, window, aug)
+        for name, aug in (("clean", CLEAN_EVAL), ("noisy", NOISY_EVAL))
+    }
+
+    model = CausalLiu(cfg.model).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = cfg.epochs * cfg.steps_per_epoch
+    floor = cfg.lr_final / cfg.lr
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+    start_epoch, best = 0, float("inf")
+    if args.resume:
+        state = torch.load(out_dir / "last.pt", map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, best = state["epoch"] + 1, state["best_p1_mm"]
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+
+    print(f"{cfg.name}: {sum(p.numel() for p in model.parameters()):,} parameters, device {device}, "
+          f"train frames {sum(map(len, train_seqs))}, held-out frames {sum(map(len, heldout))}")
+    for epoch in range(start_epoch, cfg.epochs):
+        started = time.monotonic()
+        losses = []
+        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step")
+        for _ in bar:
+            x, y = to_features(synthesize(rng, train_seqs, cfg.batch_size, window, cfg.augment), device)
+            loss = mpjpe(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            bar.set_postfix(mpjpe_mm=f"{1000 * np.mean(losses[-50:]):.1f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
+        metrics = {"epoch": epoch + 1, "train_p1_mm": 1000.0 * float(np.mean(losses)),
+                   **evaluate(model, eval_batches, device), "epoch_s": time.monotonic() - started}
+        tqdm.write(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}))
+        with open(out_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(metrics) + "\n")
+        if metrics["noisy_p1_mm"] < best:
+            best = metrics["noisy_p1_mm"]
+            save(out_dir / "best.pt", cfg, model, optimizer, scheduler, epoch, best, rng, metrics)
+        save(out_dir / "last.pt", cfg, model, optimizer, scheduler, epoch, best, rng, metrics)
+
+
+if __name__ == "__main__":
+    main()

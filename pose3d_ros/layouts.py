@@ -141,7 +141,11 @@ def convert(points: np.ndarray, confidence: np.ndarray, src: Layout, dst: Layout
     confidence is the minimum over the source joints it uses.
     """
     w = mapping_matrix(src, dst)
-    mapped = np.einsum("ds,...sk->...dk", w, points)
     used = w != 0
+    # Zero weights must not carry a missing source joint (0 * NaN = NaN) into every target joint.
+    finite = np.isfinite(points).all(axis=-1)
+    mapped = np.einsum("ds,...sk->...dk", w, np.where(finite[..., None], points, 0.0))
+    missing = (~finite).astype(np.float64) @ used.T.astype(np.float64) > 0
+    mapped[missing] = np.nan
     conf = np.where(used, confidence[..., None, :], np.inf).min(axis=-1)
     return mapped, conf.astype(confidence.dtype, copy=False)

@@ -188,12 +188,8 @@ def _detect_view(video: Path, camera: Camera, desc: str) -> tuple[np.ndarray, np
 
 
 def _to_h36m(points: np.ndarray) -> np.ndarray:
-    """(..., 33, D) BlazePose points -> (..., 17, D) H36M, NaN only where a BlazePose joint it is made of is NaN
-    (layouts.convert multiplies every source joint, zero weights included, so one NaN would spread to all)."""
-    finite = np.isfinite(points).all(axis=-1)
-    mapped, complete = convert(np.nan_to_num(points), finite.astype(np.float64), BLAZEPOSE33, H36M17)
-    mapped[complete < 1.0] = np.nan
-    return mapped
+    """(..., 33, D) BlazePose points -> (..., 17, D) H36M; NaN where a BlazePose joint it is made of is NaN."""
+    return convert(points, np.ones(points.shape[:-1]), BLAZEPOSE33, H36M17)[0]
 
 
 def _glitches(points_m: np.ndarray) -> np.ndarray:

@@ -8,8 +8,10 @@ camera frame and ``<joint>_<id>`` in each body frame, REP-155 names) and ``skele
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -17,13 +19,21 @@ from sensor_msgs.msg import CameraInfo
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
+from pose3d_ros.body import body_rotation
 from pose3d_ros.camera import CameraInfoError, CameraModel
 from pose3d_ros.lift import LifterError, make_lifter
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
+from pose3d_ros.people import Person3D
 from pose3d_ros.pipeline import LiftStage
+from pose3d_ros.predict import MotionExtrapolator
 from pose3d_ros.ros import qos
 from pose3d_ros.ros.conversions import (
-    camera_info_to_model, skeleton_markers, skeletons_2d_from_msg, skeletons_3d_msg, stamp_ns, transforms,
+    camera_info_to_model,
+    skeleton_markers,
+    skeletons_2d_from_msg,
+    skeletons_3d_msg,
+    stamp_ns,
+    transforms,
 )
 from pose3d_ros.ros.diagnostics import Health
 from pose3d_ros.ros.params import declare
@@ -41,6 +51,11 @@ PARAMETERS = {
     "publish_markers": (True, "Publish skeleton_markers (visualization_msgs/MarkerArray) for rviz"),
     "marker_lifetime_s": (0.5, "Markers of a person who is no longer seen vanish after this many seconds"),
     "min_marker_confidence": (0.3, "Joints below this 2D confidence are not drawn"),
+    "lookahead_s": (0.0, "Also publish skeletons_3d_ahead: each pose predicted this far past its image stamp "
+                         "(seconds); 0 = off"),
+    "lookahead_adds_latency": (False, "Add each frame's age at publish time to lookahead_s, so the prediction is "
+                                      "for the moment it is published"),
+    "lookahead_history": (6, "Frames of each person's motion fitted for the prediction"),
 }
 
 
@@ -62,6 +77,10 @@ class Lifter(Node):
         self._last_stamp_ns = -1
         self.skeletons_published = 0
         self.skeletons_pub = self.create_publisher(Skeleton3DArray, "skeletons_3d", qos.RESULTS)
+        self._ahead_pub = None
+        if self.p["lookahead_s"] > 0 or self.p["lookahead_adds_latency"]:
+            self._motion = MotionExtrapolator(self.p["lookahead_history"], self.p["max_people"])
+            self._ahead_pub = self.create_publisher(Skeleton3DArray, "skeletons_3d_ahead", qos.RESULTS)
         self._tf_pub = self.create_publisher(TFMessage, "/tf", qos.TF) if self.p["publish_tf"] else None
         self._marker_pub = (self.create_publisher(MarkerArray, "skeleton_markers", qos.RESULTS)
                             if self.p["publish_markers"] else None)
@@ -116,11 +135,26 @@ class Lifter(Node):
             self.health.problem(issue.kind, issue.message)
         self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d))
         self.skeletons_published += len(people_3d)
+        if self._ahead_pub is not None:
+            self._publish_ahead(msg.header, t_ns, people_3d)
         if self._tf_pub is not None and people_3d:
             self._tf_pub.publish(TFMessage(transforms=transforms(msg.header, people_3d)))
         if self._marker_pub is not None and people_3d:
             self._marker_pub.publish(skeleton_markers(msg.header, people_3d, self.p["marker_lifetime_s"],
                                                       self.p["min_marker_confidence"]))
+
+    def _publish_ahead(self, header, t_ns: int, people_3d: list[Person3D]) -> None:
+        """Each person's pose predicted ``lookahead`` past the image stamp, on skeletons_3d_ahead."""
+        self._motion.drop_stale(t_ns)
+        lookahead_ns = int(self.p["lookahead_s"] * 1e9)
+        if self.p["lookahead_adds_latency"]:
+            lookahead_ns += max(0, self.get_clock().now().nanoseconds - t_ns)
+        ahead = []
+        for p in people_3d:
+            self._motion.update(p.track_id, t_ns, p.joints_cam_m)
+            joints = self._motion.predict(p.track_id, lookahead_ns * 1e-9).astype(np.float32)
+            ahead.append(replace(p, joints_cam_m=joints, body_rotation=body_rotation(joints[None])[0]))
+        self._ahead_pub.publish(skeletons_3d_msg(header, ahead, lookahead_ns))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -36,11 +36,12 @@ NODE_ARGUMENT_PARAMETERS = {"video_source": {"video": "video"}}
 
 def generate_launch_description():
     from ament_index_python.packages import get_package_share_directory
-    from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
     from launch.conditions import IfCondition, UnlessCondition
     from launch.substitutions import LaunchConfiguration, PythonExpression
     from launch_ros.actions import Node
+
+    from launch import LaunchDescription
 
     share = get_package_share_directory(PACKAGE)
     default_params = os.path.join(share, *PARAMS_FILE)

@@ -79,7 +79,8 @@ class CameraModel:
         K = k.reshape(3, 3)
         if K[0, 0] <= 0 or K[1, 1] <= 0 or K[2, 2] != 1 or K[1, 0] or K[2, 0] or K[2, 1]:
             raise CameraInfoError(
-                f"CameraInfo k {k.tolist()} is not a pinhole matrix; expected [fx, s, cx, 0, fy, cy, 0, 0, 1], fx, fy > 0"
+                f"CameraInfo k {k.tolist()} is not a pinhole matrix; "
+                "expected [fx, s, cx, 0, fy, cy, 0, 0, 1] with fx, fy > 0"
             )
         return cls(K, width, height)
 

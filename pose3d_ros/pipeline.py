@@ -102,8 +102,9 @@ class LiftStage:
             issues.append(Issue("nonfinite_keypoints", f"track {person.track_id}: {int((~finite).sum())} keypoints "
                                                        "are NaN or infinite; treated as missing"))
         if not inside[finite].all():
-            issues.append(Issue("keypoints_outside_image", f"track {person.track_id}: {int((finite & ~inside).sum())} "
-                                f"keypoints lie far outside the {camera.width}x{camera.height} image; treated as missing"))
+            outside = int((finite & ~inside).sum())
+            issues.append(Issue("keypoints_outside_image", f"track {person.track_id}: {outside} keypoints lie far "
+                                f"outside the {camera.width}x{camera.height} image; treated as missing"))
         valid = finite & inside
         confidence = np.where(valid, confidence, 0.0)
         if not (confidence > 0).any():

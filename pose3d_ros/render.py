@@ -233,7 +233,8 @@ class OverlayVideoWriter:
                 raise OSError(f"could not open video '{self.path}' for writing (mp4v, {width}x{height})")
             self._size = (width, height)
         if (width, height) != self._size:
-            raise ValueError(f"video frame is {width}x{height}; expected {self._size[0]}x{self._size[1]} like the first")
+            expected = f"{self._size[0]}x{self._size[1]}"
+            raise ValueError(f"video frame is {width}x{height}; expected {expected} like the first")
         self._writer.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
 
     def close(self) -> None:

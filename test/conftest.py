@@ -1,4 +1,5 @@
-"""Shared fixtures: a private rclpy context per test with an executor spinning on a thread.
+"""Shared test tools: a private rclpy context per test with an executor spinning on a thread, a probe that
+records topics, and hand-made inputs.
 
 Tests that start ROS 2 must run on loopback only (tools/test.sh runs pytest inside tools/loopback).
 """
@@ -10,17 +11,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import numpy as np
 import pytest
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+from pose3d_ros.camera import CameraModel
+from pose3d_ros.layouts import H36M17
+from pose3d_ros.msg import Keypoint2D, Skeleton2D, Skeleton2DArray
+from pose3d_ros.ros import qos
+
+WIDTH, HEIGHT = 640, 480
 
 
 class RosGraph:
     """Nodes of one test on a MultiThreadedExecutor of their own context."""
 
     def __init__(self):
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.executors import MultiThreadedExecutor
-
         self.context = Context()
         rclpy.init(context=self.context)
         self.executor = MultiThreadedExecutor(context=self.context)
@@ -36,8 +46,6 @@ class RosGraph:
         return node
 
     def close(self) -> None:
-        import rclpy
-
         self.executor.shutdown()
         for node in self.nodes:
             node.destroy_node()
@@ -65,13 +73,44 @@ def ros_graph() -> Iterator[RosGraph]:
 
 def make_probe(topics: dict[str, tuple[type, object]]):
     """A node class recording every message of ``topics`` ({name: (message class, QoS)}) in ``probe.got[name]``."""
-    from rclpy.node import Node
 
     class Probe(Node):
         def __init__(self, **kwargs):
             super().__init__("probe", **kwargs)
             self.got = {name: [] for name in topics}
-            for name, (cls, qos) in topics.items():
-                self.create_subscription(cls, name, self.got[name].append, qos)
+            for name, (cls, profile) in topics.items():
+                self.create_subscription(cls, name, self.got[name].append, profile)
 
     return Probe
+
+
+class Sender(Node):
+    """Publishes hand-made inputs to the nodes under test."""
+
+    def __init__(self, **kwargs):
+        super().__init__("sender", **kwargs)
+        self.images = self.create_publisher(Image, "image_raw", qos.CAMERA_PUBLISHER)
+        self.infos = self.create_publisher(CameraInfo, "camera_info", qos.CAMERA_PUBLISHER)
+        self.skeletons = self.create_publisher(Skeleton2DArray, "skeletons_2d", qos.RESULTS)
+
+
+def skeletons_msg(stamp_s: int, keypoints_px: np.ndarray, layout: str = H36M17.name,
+                  nanosec: int = 0) -> Skeleton2DArray:
+    """One person (track 1) with confidence 1 everywhere, stamped ``stamp_s`` s + ``nanosec``."""
+    msg = Skeleton2DArray(image_width=WIDTH, image_height=HEIGHT)
+    msg.header.stamp.sec = stamp_s
+    msg.header.stamp.nanosec = nanosec
+    msg.header.frame_id = "camera_optical_frame"
+    msg.skeletons = [Skeleton2D(track_id=1, layout=layout, score=1.0, keypoints=[
+        Keypoint2D(x_px=float(x), y_px=float(y), confidence=1.0) for x, y in keypoints_px])]
+    return msg
+
+
+STANDING_M = np.array([[0, 0, 0], [-.12, 0, 0], [-.12, .45, 0], [-.12, .9, 0], [.12, 0, 0], [.12, .45, 0],
+                       [.12, .9, 0], [0, -.25, 0], [0, -.5, 0], [0, -.6, -.05], [0, -.75, 0], [.18, -.48, 0],
+                       [.2, -.2, 0], [.22, .05, 0], [-.18, -.48, 0], [-.2, -.2, 0], [-.22, .05, 0]])
+
+
+def person_px(root_m=(0.0, 0.0, 3.0)) -> np.ndarray:
+    """A standing person's H36M-17 keypoints (pixels) with the pelvis at ``root_m`` before a nominal 640x480 camera."""
+    return CameraModel.nominal(WIDTH, HEIGHT).project(STANDING_M + np.asarray(root_m))

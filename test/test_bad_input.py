@@ -6,32 +6,18 @@ import cv2
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.node import Node
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import Image
 
-from conftest import make_probe, wait_for
+from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg, wait_for
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.image import rgb_to_image_fields
-from pose3d_ros.layouts import H36M17
-from pose3d_ros.msg import Keypoint2D, Skeleton2D, Skeleton2DArray, Skeleton3DArray
+from pose3d_ros.msg import Skeleton3DArray
 from pose3d_ros.ros import qos
 from pose3d_ros.ros.conversions import camera_info_msg
 from pose3d_ros.ros.detector_node import KeypointDetector
 from pose3d_ros.ros.lifter_node import Lifter
 from pose3d_ros.ros.video_source_node import demo_video
-
-WIDTH, HEIGHT = 640, 480
-
-
-class Sender(Node):
-    """Publishes hand-made inputs to the nodes under test."""
-
-    def __init__(self, **kwargs):
-        super().__init__("sender", **kwargs)
-        self.images = self.create_publisher(Image, "image_raw", qos.CAMERA_PUBLISHER)
-        self.infos = self.create_publisher(CameraInfo, "camera_info", qos.CAMERA_PUBLISHER)
-        self.skeletons = self.create_publisher(Skeleton2DArray, "skeletons_2d", qos.RESULTS)
 
 
 def _demo_frame() -> np.ndarray:
@@ -53,23 +39,6 @@ def _image(stamp_s: int, rgb: np.ndarray | None = None, **fields) -> Image:
     for name, value in fields.items():
         setattr(msg, name, value)
     return msg
-
-
-def _skeletons(stamp_s: int, keypoints_px: np.ndarray, layout: str = H36M17.name) -> Skeleton2DArray:
-    msg = Skeleton2DArray(image_width=WIDTH, image_height=HEIGHT)
-    msg.header.stamp.sec = stamp_s
-    msg.header.frame_id = "camera_optical_frame"
-    msg.skeletons = [Skeleton2D(track_id=1, layout=layout, score=1.0, keypoints=[
-        Keypoint2D(x_px=float(x), y_px=float(y), confidence=1.0) for x, y in keypoints_px])]
-    return msg
-
-
-def _person_px() -> np.ndarray:
-    """A standing person's H36M-17 keypoints, 3 m in front of a nominal 640x480 camera."""
-    rel = np.array([[0, 0, 0], [-.12, 0, 0], [-.12, .45, 0], [-.12, .9, 0], [.12, 0, 0], [.12, .45, 0], [.12, .9, 0],
-                    [0, -.25, 0], [0, -.5, 0], [0, -.6, -.05], [0, -.75, 0], [.18, -.48, 0], [.2, -.2, 0],
-                    [.22, .05, 0], [-.18, -.48, 0], [-.2, -.2, 0], [-.22, .05, 0]])
-    return CameraModel.nominal(WIDTH, HEIGHT).project(rel + [0, 0, 3.0])
 
 
 @pytest.fixture
@@ -129,31 +98,31 @@ def test_detector_skips_frames_whose_stamp_goes_backwards(detector):
 
 def test_lifter_problems_are_counted_logged_and_published(lifter):
     node, sender, probe = lifter
-    person = _person_px()
+    person = person_px()
     # No CameraInfo yet: a nominal camera from the message's image size, and a counted warning.
-    sender.skeletons.publish(_skeletons(1, person))
+    sender.skeletons.publish(skeletons_msg(1, person))
     wait_for(lambda: len(probe.got["skeletons_3d"]) == 1, what="3D output without CameraInfo")
     assert node.health.counts["no_camera_info"] == 1
     # All-zero K: uncalibrated, counted, output says so.
     sender.infos.publish(camera_info_msg(_image(2).header, CameraModel.nominal(WIDTH, HEIGHT)))
     wait_for(lambda: node.health.counts["uncalibrated_camera"] >= 1, what="an 'uncalibrated_camera' count")
-    sender.skeletons.publish(_skeletons(2, person))
+    sender.skeletons.publish(skeletons_msg(2, person))
     wait_for(lambda: len(probe.got["skeletons_3d"]) == 2, what="3D output with an uncalibrated camera")
     assert probe.got["skeletons_3d"][-1].skeletons[0].root_source == 2  # ROOT_ASSUMED_DEPTH
     # NaN and far-outside keypoints: treated as missing, person still lifted.
     bad = person.copy()
     bad[13] = np.nan
     bad[16] = [1e6, -1e6]
-    sender.skeletons.publish(_skeletons(3, bad))
+    sender.skeletons.publish(skeletons_msg(3, bad))
     wait_for(lambda: len(probe.got["skeletons_3d"]) == 3, what="3D output despite bad keypoints")
     confidence = np.array(probe.got["skeletons_3d"][-1].skeletons[0].confidence)
     assert confidence[13] == 0 and confidence[16] == 0 and confidence[0] == 1
     assert node.health.counts["nonfinite_keypoints"] == 1 and node.health.counts["keypoints_outside_image"] == 1
     # Stamps going backwards: skipped and counted.
-    sender.skeletons.publish(_skeletons(1, person))
+    sender.skeletons.publish(skeletons_msg(1, person))
     wait_for(lambda: node.health.counts["stamp_backwards"] == 1, what="a 'stamp_backwards' count")
     # Another layout: skipped, with the layout named.
-    sender.skeletons.publish(_skeletons(4, person[:13], layout="coco17"))
+    sender.skeletons.publish(skeletons_msg(4, person[:13], layout="coco17"))
     wait_for(lambda: node.health.counts["bad_layout"] == 1, what="a 'bad_layout' count")
     assert "coco17" in node.health.last_message["bad_layout"]
     # A CameraInfo that is no pinhole camera: counted, previous intrinsics kept.
@@ -162,7 +131,7 @@ def test_lifter_problems_are_counted_logged_and_published(lifter):
     sender.infos.publish(broken)
     wait_for(lambda: node.health.counts["bad_camera_info"] == 1, what="a 'bad_camera_info' count")
     # Still working, and every problem on /diagnostics with its message.
-    sender.skeletons.publish(_skeletons(6, person))
+    sender.skeletons.publish(skeletons_msg(6, person))
     wait_for(lambda: len(probe.got["skeletons_3d"]) == 5, what="3D output after all the bad input")
     for kind, text in (("nonfinite_keypoints", "NaN"), ("keypoints_outside_image", "outside"),
                        ("stamp_backwards", "older"), ("bad_layout", "coco17"), ("no_camera_info", "camera_info"),
@@ -180,6 +149,6 @@ def test_lifter_without_its_model_reports_an_error_and_stays_up(ros_graph, tmp_p
                          for m in probe.got["/diagnostics"] for s in m.status), what="an ERROR on /diagnostics")
     sender = ros_graph.add(Sender)
     wait_for(lambda: sender.skeletons.get_subscription_count() >= 1, what="the lifter's subscription")
-    sender.skeletons.publish(_skeletons(1, _person_px()))
+    sender.skeletons.publish(skeletons_msg(1, person_px()))
     published = len(probe.got["/diagnostics"])
     wait_for(lambda: len(probe.got["/diagnostics"]) >= published + 2, what="the node still reporting after input")

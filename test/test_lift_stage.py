@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from pose3d_ros.camera import ROOT_ASSUMED_DEPTH, ROOT_FROM_KEYPOINTS, CameraModel
-from pose3d_ros.layouts import H36M17
 from pose3d_ros.people import Person2D
 from pose3d_ros.pipeline import LiftStage
 

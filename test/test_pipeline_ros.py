@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from tf2_msgs.msg import TFMessage
@@ -95,7 +94,8 @@ def test_separate_processes_with_the_launch_parameters(ros_graph, tmp_path):
                  30, "the detector and lifter processes")
         source = subprocess.run(
             [sys.executable, str(bin_dir / "video_source"), "--ros-args", "--params-file", str(params),
-             "-p", f"max_frames:={FRAMES}", "-p", "min_subscribers:=2"], env=env, capture_output=True, text=True, timeout=120)
+             "-p", f"max_frames:={FRAMES}", "-p", "min_subscribers:=2"],
+            env=env, capture_output=True, text=True, timeout=120)
         assert source.returncode == 0, source.stderr[-2000:]
         wait_for(lambda: len(probe.got["skeletons_3d"]) >= FRAMES // 3, 15, "3D skeletons from the processes")
         _check_outputs(probe.got)

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from pose3d_ros.eval.pose2sim import parse_qualisys
-from pose3d_ros.eval.triangulate import (estimate_frame_offsets, project, shift_frames, triangulate,
-                                         triangulate_robust)
+from pose3d_ros.eval.triangulate import estimate_frame_offsets, project, shift_frames, triangulate, triangulate_robust
 
 CENTRE_MM = np.array([3000.0, -2000.0, 1800.0])
 TARGET_M = np.array([0.2, 0.1, 1.0])

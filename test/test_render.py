@@ -5,8 +5,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 import Sports2D
+
 from pose3d_ros.detect import make_detector, to_layout
 from pose3d_ros.layouts import BLAZEPOSE33, H36M17
 from pose3d_ros.render import (

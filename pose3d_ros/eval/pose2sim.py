@@ -312,7 +312,8 @@ def triangulation_table(reference: Pose2SimReference) -> str:
         f"Triangulated (frame, joint): {valid.mean():.1%} of {valid.size} ({len(joints)} frames at "
         f"{reference.fps:g} fps); MediaPipe on all views took {reference.detect_seconds:.0f} s at full resolution.",
         f"The reference's own root-relative acceleration, |a_ref|: mean {accel.mean():.1f}, median "
-        f"{np.median(accel):.1f} mm/frame^2 (true motion plus triangulation jitter, which every accel error below also carries).",
+        f"{np.median(accel):.1f} mm/frame^2 (true motion plus triangulation jitter, which every accel error "
+        "below also carries).",
         f"Bone lengths over time (rigid in truth): std median {np.median(bone_std):.1f} mm, worst "
         f"{max(bone_std):.1f} mm ({len(bone_std)} H36M bones).",
     ]

@@ -54,7 +54,7 @@ class TrainConfig:
     num_threads: int = 2
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
         raw = yaml.safe_load(Path(path).read_text())
         raw["model"] = CausalLiuConfig(**raw.get("model", {}))
         aug = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("augment", {}).items()}

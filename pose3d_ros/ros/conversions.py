@@ -17,6 +17,7 @@ from pose3d_ros.msg import Keypoint2D, Skeleton2D, Skeleton2DArray, Skeleton3D, 
 from pose3d_ros.people import Person2D, Person3D
 from pose3d_ros.render import track_color
 
+
 def stamp_ns(header: Header) -> int:
     return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
 
@@ -75,7 +76,8 @@ def _pose(position: np.ndarray, rotation: np.ndarray) -> Pose:
     w, x, y, z = transforms3d.quaternions.mat2quat(rotation)
     pose = Pose()
     pose.position.x, pose.position.y, pose.position.z = (float(v) for v in position)
-    pose.orientation.w, pose.orientation.x, pose.orientation.y, pose.orientation.z = float(w), float(x), float(y), float(z)
+    o = pose.orientation
+    o.w, o.x, o.y, o.z = float(w), float(x), float(y), float(z)
     return pose
 
 

@@ -26,7 +26,13 @@ from visualization_msgs.msg import MarkerArray
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from pose3d_ros.render import (
-    OverlayVideoWriter, contact_sheet, draw_skeleton_2d, render_3d_panel, save_png, side_by_side, track_color,
+    OverlayVideoWriter,
+    contact_sheet,
+    draw_skeleton_2d,
+    render_3d_panel,
+    save_png,
+    side_by_side,
+    track_color,
 )
 from pose3d_ros.ros import qos, share_dir
 from pose3d_ros.ros.conversions import image_msg_to_rgb, stamp_ns

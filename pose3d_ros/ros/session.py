@@ -31,7 +31,7 @@ from pose3d_ros.ros.video_source_node import VideoSource
 class RunSummary:
     frames_in: int              # frames the video source published
     frames_detected: int        # frames the detector processed
-    frames_dropped: int         # frames that never reached the 3D output (replaced while the detector was busy, or lost)
+    frames_dropped: int         # frames that never reached 3D (replaced while the detector was busy, or lost)
     messages_3d: int            # Skeleton3DArray messages received by the recorder
     skeletons_3d: int           # 3D skeletons in them
     fps: float                  # 3D messages per second of wall time, first to last

@@ -36,7 +36,8 @@ def demo_video() -> Path:
 
 
 PARAMETERS = {
-    "video": ("", "Video file path, or a camera device index ('0') or path ('/dev/video0'); '' = the Sports2D demo video"),
+    "video": ("", "Video file path, or a camera device index ('0') or path ('/dev/video0'); "
+                  "'' = the Sports2D demo video"),
     "loop": (False, "Start the file again at its end instead of stopping"),
     "fps": (0.0, "Publish rate in Hz; 0 = the file's own frame rate (cameras run at their own rate)"),
     "as_fast_as_possible": (False, "Publish frames back to back, ignoring fps (benchmarks)"),
@@ -44,10 +45,13 @@ PARAMETERS = {
     "height": (480, "Output height in pixels; 0 = the source's size"),
     "encoding": ("rgb8", "Image encoding: rgb8 or bgr8"),
     "frame_id": ("camera_optical_frame", "TF frame of the camera (optical convention: x right, y down, z forward)"),
-    "camera_matrix": ([0.0], "Row-major 3x3 K of the source video in its own pixels; [0.0] = unknown (see horizontal_fov_deg)"),
-    "horizontal_fov_deg": (0.0, "Without camera_matrix: assume this horizontal field of view (degrees); 0 = publish an all-zero K (uncalibrated)"),
+    "camera_matrix": ([0.0], "Row-major 3x3 K of the source video in its own pixels; [0.0] = unknown "
+                             "(see horizontal_fov_deg)"),
+    "horizontal_fov_deg": (0.0, "Without camera_matrix: assume this horizontal field of view (degrees); "
+                                "0 = publish an all-zero K (uncalibrated)"),
     "max_frames": (0, "Stop after this many frames; 0 = no limit"),
-    "min_subscribers": (1, "A file waits (at most 10 s) for this many image_raw subscribers before playing, so its first frames are not lost to discovery"),
+    "min_subscribers": (1, "A file waits (at most 10 s) for this many image_raw subscribers before playing, "
+                           "so its first frames are not lost to discovery"),
 }
 
 

@@ -1,9 +1,10 @@
-"""Causal attention + multi-scale dilated-convolution lifter: Liu et al., "Enhanced 3D Human Pose Estimation from Videos by Using Attention-Based Neural Network with Dilated Convolutions", IJCV 2021.
+# Liu et al., "Enhanced 3D Human Pose Estimation from Videos by Using Attention-Based Neural Network with Dilated Convolutions", IJCV 2021  # noqa: E501
+"""Attention + multi-scale dilated-convolution lifter of the paper above, in causal single-output form.
 
-Causal single-output form. A window of T = 3**num_stages frames (oldest first) gives the root-relative
-3D pose of its NEWEST frame. Every stage is a width-3 convolution with stride 3 (VideoPose3D's strided
-"single output frame" form): the groups of three frames end on the newest frame, residuals keep the last
-frame of each group, and the temporal attention compares every frame with the newest one.
+A window of T = 3**num_stages frames (oldest first) gives the root-relative 3D pose of its NEWEST frame.
+Every stage is a width-3 convolution with stride 3 (VideoPose3D's strided "single output frame" form):
+the groups of three frames end on the newest frame, residuals keep the last frame of each group, and the
+temporal attention compares every frame with the newest one.
 
 Figure, top to bottom:
   2D window (B, T, 17, 3) --cosine similarity to newest frame--> frame scores (B, T)

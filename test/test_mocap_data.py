@@ -1,6 +1,7 @@
 """Mocap -> Human3.6M-17 mapping and the augmentation that turns it into camera views."""
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,17 +9,21 @@ import pytest
 from pose3d_ros.data import augment, mocap
 from pose3d_ros.layouts import H36M17
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("holosoma_retargeting") is None,
-                                reason="needs `pip install --no-deps holosoma-retargeting==0.1.0`")
-
 J = H36M17.index
 
 
 @pytest.fixture(scope="module")
-def sequences():
+def climb_files():
+    if importlib.util.find_spec("holosoma_retargeting") is None:
+        pytest.skip("needs `pip install --no-deps holosoma-retargeting==0.1.0`")
     files = mocap.find_sequences()
     assert sorted(files) == [0, 1, 2, 3, 4]
-    return {i: mocap.load_sequence(p) for i, p in files.items()}
+    return files
+
+
+@pytest.fixture(scope="module")
+def sequences(climb_files):
+    return {i: mocap.load_sequence(p) for i, p in climb_files.items()}
 
 
 def bone_length(joints, a, b):
@@ -43,9 +48,9 @@ def test_bone_lengths_are_human(sequences):
         assert abs(left.mean() - right.mean()) < 0.02
 
 
-def test_world_is_z_up_right_handed_with_correct_sides():
+def test_world_is_z_up_right_handed_with_correct_sides(climb_files):
     """Head above pelvis above ankles; feet point forward with the person's left on their left."""
-    raw = np.load(mocap.find_sequences()[0])
+    raw = np.load(climb_files[0])
     n = mocap.MOCAP53.index
     up = raw[:, n("Head"), 2] - raw[:, n("LeftFoot"), 2]
     assert np.median(up) > 1.2
@@ -111,3 +116,24 @@ def test_detector_noise_drops_joints_with_zero_confidence():
     noisy, conf = augment.detector_noise(rng, kp, augment.AugmentConfig(drop_prob=(0.2, 0.2)))
     assert abs((conf == 0).mean() - 0.2) < 0.02
     assert conf.min() >= 0 and conf.max() <= 1 and np.abs(noisy - kp).max() > 0
+
+
+def test_deepmimic_clips_walk_forward_upright_with_rigid_bones():
+    """Forward kinematics of the pybullet DeepMimic clips: rigid, human-sized, z up, left on the left."""
+    from pose3d_ros.data import deepmimic
+
+    source = Path(__file__).resolve().parents[1] / "runs" / "data"
+    if not list(source.glob("pybullet-*.whl")):
+        pytest.skip(f"needs `pip download --no-deps pybullet==3.2.7 -d {source}`")
+    clips = deepmimic.load_clips(source, fps=120.0)
+    assert len(clips) == 15
+    walk = clips["walk"]
+    assert walk.shape[1:] == (17, 3) and len(walk) >= 8 * 120 - 1
+    for a, b in H36M17.bones:
+        assert np.linalg.norm(walk[:, a] - walk[:, b], axis=-1).std() < 0.005
+    assert 0.38 < bone_length(walk, "left_hip", "left_knee").mean() < 0.46
+    assert 1.4 < np.median(walk[:, J["head"], 2] - walk[:, J["left_ankle"], 2]) < 1.7
+    velocity = np.diff(walk[:, 0], axis=0).mean(0) * 120.0
+    assert 0.7 < np.linalg.norm(velocity) < 1.5  # m/s
+    left = (walk[:, J["left_hip"]] - walk[:, J["right_hip"]]).mean(0)
+    assert np.cross(velocity, left)[2] > 0

@@ -39,7 +39,10 @@ def metadata_for(state: dict) -> dict[str, str]:
         "output": "joints (P, 17, 3) float32: newest frame, metres, camera optical frame, pelvis at 0",
         "model_config": json.dumps(state["model_config"]),
         "training_data": "holosoma-retargeting==0.1.0 demo_data/climb mocap_climb_seq "
-                         f"{cfg['train_sequences']} (held out {cfg['heldout_sequences']}), assumed 120 Hz",
+                         f"{cfg['train_sequences']} (held out {cfg['heldout_sequences']}), assumed 120 Hz"
+                         + ("" if cfg.get("deepmimic_source") is None else
+                            "; pybullet==3.2.7 DeepMimic humanoid3d clips (held out "
+                            f"{list(cfg.get('deepmimic_heldout', ()))})"),
         "training_run": f"{cfg['name']} epoch {state['epoch'] + 1}/{cfg['epochs']}",
         "seed": str(cfg["seed"]),
         "heldout_metrics": json.dumps({k: round(v, 2) for k, v in metrics.items()

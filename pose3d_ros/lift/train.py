@@ -2,8 +2,9 @@
 
     python -m pose3d_ros.lift.train --config config/train/causal_liu.yaml [--resume]
 
-Writes ``<out_dir>/last.pt`` every epoch (resumable), ``<out_dir>/best.pt`` (lowest held-out MPJPE on
-noisy 2D) and ``<out_dir>/metrics.jsonl``. Export the result with ``python -m pose3d_ros.lift.export``.
+Writes ``<out_dir>/last.pt`` every epoch (resumable), ``<out_dir>/best.pt`` (lowest MPJPE on the held-out
+climb sequence with noisy 2D) and ``<out_dir>/metrics.jsonl``. Export the result with
+``python -m pose3d_ros.lift.export``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from pose3d_ros.data import mocap
+from pose3d_ros.data import deepmimic, mocap
 from pose3d_ros.data.augment import AugmentConfig, Batch, synthesize
 from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
 from pose3d_ros.lift.inputs import normalize_window
@@ -43,6 +44,8 @@ class TrainConfig:
     mocap_root: str | None = None  # default: the installed holosoma-retargeting wheel
     train_sequences: tuple[int, ...] = (0, 1, 2, 3)
     heldout_sequences: tuple[int, ...] = (4,)
+    deepmimic_source: str | None = None  # pybullet==3.2.7 wheel (or its folder); None = climb mocap only
+    deepmimic_heldout: tuple[str, ...] = ()
     batch_size: int = 256
     epochs: int = 24
     steps_per_epoch: int = 250
@@ -116,6 +119,13 @@ def main(argv: list[str] | None = None) -> None:
         name: synthesize(np.random.default_rng(cfg.seed + 1000), heldout, cfg.eval_windows, window, aug)
         for name, aug in (("clean", CLEAN_EVAL), ("noisy", NOISY_EVAL))
     }
+    if cfg.deepmimic_source is not None:
+        clips = deepmimic.load_clips(cfg.deepmimic_source, fps=mocap.MOCAP_FPS)
+        train_seqs += [c for name, c in clips.items() if name not in cfg.deepmimic_heldout]
+        if cfg.deepmimic_heldout:
+            eval_batches["deepmimic_noisy"] = synthesize(
+                np.random.default_rng(cfg.seed + 1000), [clips[n] for n in cfg.deepmimic_heldout],
+                cfg.eval_windows, window, NOISY_EVAL)
 
     model = CausalLiu(cfg.model).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

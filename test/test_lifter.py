@@ -96,6 +96,20 @@ def test_people_are_lifted_independently(lifters):
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
+def test_missing_and_non_finite_joints_are_ignored(lifters):
+    """A joint with confidence 0, or with NaN/inf pixels at any confidence, counts as missing."""
+    lifter = lifters["onnxruntime"]
+    kp, conf = walking_keypoints(lifter.receptive_field, 3)
+    conf[:, 40:, 13] = 0.0
+    reference = lifter.lift(kp, conf, CAMERA)
+    kp[0, 40:, 13] = 5000.0
+    kp[1, 40:, 13] = np.nan
+    kp[2, 40:, 13] = np.inf
+    conf[1, 40:, 13] = 0.9
+    out = lifter.lift(kp, conf, CAMERA)
+    np.testing.assert_allclose(out, reference, atol=1e-6)
+
+
 def test_torch_and_onnxruntime_agree(lifters):
     kp, conf = walking_keypoints(81, 8, seed=3)
     conf[2, :, 5] = 0.0

@@ -20,15 +20,17 @@ def normalize_window(keypoints_px: np.ndarray, confidence: np.ndarray, K: np.nda
 
     keypoints_px: (P, T, J, 2) pixels, joint 0 = pelvis; confidence: (P, T, J) in [0, 1];
     K: (3, 3) intrinsics, or (P, 3, 3) one per window.
-    Returns (P, T, J, 3) float32 [x, y, confidence]; missing joints are (0, 0, 0).
+    Returns (P, T, J, 3) float32 [x, y, confidence]; missing joints (confidence below MIN_CONFIDENCE or a
+    non-finite coordinate) are (0, 0, 0).
     """
     p, t, j, _ = keypoints_px.shape
     K = np.broadcast_to(np.asarray(K, dtype=np.float32), (p, 3, 3))[:, :, :, None, None]
     # x and y as separate (P, T, J) planes: numpy is several times slower over a trailing axis of 2.
     u, v = np.moveaxis(keypoints_px, -1, 0)
-    x = (u - K[:, 0, 2]) / K[:, 0, 0]
-    y = (v - K[:, 1, 2]) / K[:, 1, 1]
-    valid = confidence >= MIN_CONFIDENCE
+    # Non-finite keypoints count as missing whatever their confidence: one NaN must not spoil the window.
+    valid = (confidence >= MIN_CONFIDENCE) & np.isfinite(u) & np.isfinite(v)
+    x = np.where(valid, (u - K[:, 0, 2]) / K[:, 0, 0], 0.0).astype(np.float32)
+    y = np.where(valid, (v - K[:, 1, 2]) / K[:, 1, 1], 0.0).astype(np.float32)
     weight = valid.astype(np.float32)
 
     # Scale: per-frame RMS distance of visible joints from their mean, averaged over frames with >= 2 joints.
@@ -49,5 +51,5 @@ def normalize_window(keypoints_px: np.ndarray, confidence: np.ndarray, K: np.nda
     out = np.empty((p, t, j, 3), np.float32)
     out[..., 0] = (x - root_x) * gain
     out[..., 1] = (y - root_y) * gain
-    out[..., 2] = confidence * valid
+    out[..., 2] = np.where(valid, confidence, 0.0)
     return out

@@ -62,6 +62,20 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 20.0, what: str =
     pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
 
 
+def wait_quiet(count: Callable[[], int], quiet_s: float = 0.5, timeout_s: float = 20.0, what: str = "output") -> None:
+    """Wait until ``count()`` is positive and has not changed for ``quiet_s``: the stream has drained."""
+    deadline = time.monotonic() + timeout_s
+    last, since = count(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = count()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now > 0 and time.monotonic() - since >= quiet_s:
+            return
+    pytest.fail(f"timed out after {timeout_s} s waiting for {what} to arrive and settle (got {last})")
+
+
 @pytest.fixture
 def ros_graph() -> Iterator[RosGraph]:
     if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":

@@ -9,25 +9,30 @@ from pathlib import Path
 
 import numpy as np
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import Image
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
-from conftest import make_probe, wait_for
+from conftest import make_probe, wait_for, wait_quiet
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
-from pose3d_ros.ros import qos, share_dir
+from pose3d_ros.ros import share_dir
 from pose3d_ros.ros.detector_node import KeypointDetector
 from pose3d_ros.ros.lifter_node import Lifter
 from pose3d_ros.ros.video_source_node import VideoSource
 
 FRAMES = 60
+# Deep histories: the probe must not drop samples while its executor is busy.
+PROBE_SENSOR = QoSProfile(depth=500, reliability=ReliabilityPolicy.BEST_EFFORT)
+PROBE_RESULTS = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE)
+# camera_info shares each image's header and, small, is not lost on the way as a best-effort image can be.
 OUTPUTS = {
-    "image_raw": (Image, qos.SENSOR),
-    "skeletons_2d": (Skeleton2DArray, qos.RESULTS),
-    "skeletons_3d": (Skeleton3DArray, qos.RESULTS),
-    "/tf": (TFMessage, qos.TF),
-    "skeleton_markers": (MarkerArray, qos.RESULTS),
+    "camera_info": (CameraInfo, PROBE_SENSOR),
+    "skeletons_2d": (Skeleton2DArray, PROBE_RESULTS),
+    "skeletons_3d": (Skeleton3DArray, PROBE_RESULTS),
+    "/tf": (TFMessage, PROBE_RESULTS),
+    "skeleton_markers": (MarkerArray, PROBE_RESULTS),
 }
 
 
@@ -36,7 +41,7 @@ def _stamp(msg) -> int:
 
 
 def _check_outputs(got: dict[str, list], frame_id: str = "camera_optical_frame") -> None:
-    image_stamps = {_stamp(m) for m in got["image_raw"]}
+    image_stamps = {_stamp(m) for m in got["camera_info"]}
     arrays = got["skeletons_3d"]
     assert len(arrays) >= FRAMES // 3, f"only {len(arrays)} 3D messages for {FRAMES} frames"
     assert {_stamp(m) for m in arrays} <= image_stamps, "a 3D message carries a stamp no image had"
@@ -70,19 +75,19 @@ def test_video_becomes_3d_skeletons_in_one_process(ros_graph):
     lifter = ros_graph.add(Lifter)
     probe = ros_graph.add(make_probe(OUTPUTS))
     assert lifter.stage is not None and detector.stage is not None
-    wait_for(lambda: source.image_pub.get_subscription_count() >= 2 and lifter.skeletons_pub.get_subscription_count()
+    wait_for(lambda: source.image_pub.get_subscription_count() >= 1 and lifter.skeletons_pub.get_subscription_count()
              >= 1 and detector.skeletons_pub.get_subscription_count() >= 2, what="discovery")
     source.start()
     wait_for(source.finished.is_set, 60, "the video to finish")
-    wait_for(lambda: detector.frames_processed and len(probe.got["skeletons_3d"]) >= detector.frames_processed,
-             10, "the last frames to be lifted")
+    wait_quiet(lambda: len(probe.got["skeletons_3d"]), what="the last frames to be lifted")
     _check_outputs(probe.got)
     assert lifter.health.counts == {}, f"clean input yet problems counted: {dict(lifter.health.counts)}"
 
 
 def test_separate_processes_with_the_launch_parameters(ros_graph, tmp_path):
     """The installed executables, each its own process, configured by the parameter file lift.launch.py uses."""
-    probe = ros_graph.add(make_probe(OUTPUTS))
+    # Subscribed to images too, so that the source waits until the probe has discovered it (min_subscribers).
+    probe = ros_graph.add(make_probe({**OUTPUTS, "image_raw": (Image, PROBE_SENSOR)}))
     bin_dir = Path(sys.prefix) / "lib" / "pose3d_ros"
     params = share_dir() / "config" / "pose3d_ros.yaml"
     env = dict(os.environ, PYTHONPATH="")  # the installed package, as `ros2 launch` would run it
@@ -97,7 +102,7 @@ def test_separate_processes_with_the_launch_parameters(ros_graph, tmp_path):
              "-p", f"max_frames:={FRAMES}", "-p", "min_subscribers:=2"],
             env=env, capture_output=True, text=True, timeout=120)
         assert source.returncode == 0, source.stderr[-2000:]
-        wait_for(lambda: len(probe.got["skeletons_3d"]) >= FRAMES // 3, 15, "3D skeletons from the processes")
+        wait_quiet(lambda: len(probe.got["skeletons_3d"]), what="3D skeletons from the processes")
         _check_outputs(probe.got)
     finally:
         for p in procs:

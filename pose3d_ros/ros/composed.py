@@ -1,36 +1,46 @@
-"""pipeline: the nodes composed in one process on a MultiThreadedExecutor, for the lowest latency.
+"""pipeline: the nodes composed in one process, for the lowest latency.
 
 Runs keypoint_detector and lifter (and video_source with ``--video-source``); images then pass between
-nodes inside the process instead of through the network stack. Parameters come as for the separate
-nodes: ``--ros-args --params-file config/pose3d_ros.yaml``.
+nodes inside the process instead of through the network stack. Parameters come as for the separate nodes:
+``--ros-args --params-file config/pose3d_ros.yaml``.
+
+``--executor single`` (default) or ``multi``. The heavy work never runs on executor threads (the detector has
+a worker thread of its own; MediaPipe and ONNX Runtime release the GIL), so one executor thread loses nothing.
+rclpy's MultiThreadedExecutor up to 9.1 (Kilted) re-queues callbacks that are waiting for a pool thread and
+spins while holding the GIL (ros2/rclpy#1452, fixed upstream by #1547), which starves the pipeline's own
+threads: `pose3d-ros benchmark` measures both.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.utilities import remove_ros_args
 
 from pose3d_ros.ros.detector_node import KeypointDetector
 from pose3d_ros.ros.lifter_node import Lifter
 from pose3d_ros.ros.video_source_node import VideoSource
 
+EXECUTORS = {"single": SingleThreadedExecutor, "multi": MultiThreadedExecutor}
+
 
 def main(args: list[str] | None = None) -> None:
     args = sys.argv if args is None else args
-    own = remove_ros_args(args)[1:]
-    if own not in ([], ["--video-source"]):
-        raise SystemExit(f"pipeline: unknown arguments {own}; usage: pipeline [--video-source] [--ros-args ...]")
+    parser = argparse.ArgumentParser(prog="pipeline", description=__doc__.split("\n")[0])
+    parser.add_argument("--video-source", action="store_true", help="also run video_source in this process")
+    parser.add_argument("--executor", choices=EXECUTORS, default="single", help="rclpy executor (default: single)")
+    options = parser.parse_args(remove_ros_args(args)[1:])
     rclpy.init(args=args)
     nodes = [KeypointDetector(), Lifter()]
-    if own:
+    if options.video_source:
         nodes.append(VideoSource())
-    executor = MultiThreadedExecutor()
+    executor = EXECUTORS[options.executor]()
     for node in nodes:
         executor.add_node(node)
-    if own:
+    if options.video_source:
         nodes[-1].start()
     try:
         executor.spin()

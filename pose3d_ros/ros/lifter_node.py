@@ -8,6 +8,7 @@ camera frame and ``<joint>_<id>`` in each body frame, REP-155 names) and ``skele
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -76,6 +77,8 @@ class Lifter(Node):
         self._camera: CameraModel | None = None
         self._last_stamp_ns = -1
         self.skeletons_published = 0
+        # Seconds from image stamp to 3D publish, per message (bounded), for benchmarks and diagnostics.
+        self.latency_s: deque[float] = deque(maxlen=10_000)
         self.skeletons_pub = self.create_publisher(Skeleton3DArray, "skeletons_3d", qos.RESULTS)
         self._ahead_pub = None
         if self.p["lookahead_s"] > 0 or self.p["lookahead_adds_latency"]:
@@ -134,6 +137,7 @@ class Lifter(Node):
         for issue in issues:
             self.health.problem(issue.kind, issue.message)
         self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d))
+        self.latency_s.append((self.get_clock().now().nanoseconds - t_ns) * 1e-9)
         self.skeletons_published += len(people_3d)
         if self._ahead_pub is not None:
             self._publish_ahead(msg.header, t_ns, people_3d)

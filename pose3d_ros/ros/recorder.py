@@ -1,16 +1,16 @@
 """recorder: what a user of the pipeline sees, kept: an MCAP bag of the outputs, latency, and an overlay video.
 
 Subscribes to the output topics as serialized bytes and writes them to a rosbag2 MCAP file unchanged
-(type hashes included, so ``ros2 bag play`` and Foxglove read it). From ``skeletons_3d`` it measures the
-latency from the image stamp to arrival; with ``render_dir`` set it draws each frame's 2D skeletons beside a
-3D view into ``overlay.mp4`` and a ``contact_sheet.png``. Everything it holds is bounded.
+(type hashes included, so ``ros2 bag play`` and Foxglove read it), and counts the 3D skeletons that arrive;
+with ``render_dir`` set it draws each frame's 2D skeletons beside a 3D view into ``overlay.mp4`` and a
+``contact_sheet.png``. Everything it holds is bounded.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +77,6 @@ class Recorder(Node):
             name = self.resolve_topic_name(topic)
             self._connections[name] = self._writer.add_connection(name, _type_name(cls), typestore=store)
             self.create_subscription(cls, topic, lambda raw, n=name: self._record(n, raw), profile, raw=True)
-        self.latencies_s: deque[float] = deque(maxlen=100_000)
         self.messages_3d = 0
         self.skeletons_3d = 0
         self.first_3d_s: float | None = None
@@ -108,7 +107,6 @@ class Recorder(Node):
 
     def _on_skeletons_3d(self, msg: Skeleton3DArray, now_ns: int) -> None:
         t = now_ns / 1e9
-        self.latencies_s.append(t - stamp_ns(msg.header) / 1e9)
         self.messages_3d += 1
         self.skeletons_3d += len(msg.skeletons)
         self.first_3d_s = self.first_3d_s or t

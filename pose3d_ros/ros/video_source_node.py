@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from itertools import cycle, islice
 from pathlib import Path
 
 import cv2
@@ -35,6 +37,9 @@ def demo_video() -> Path:
     return Path(Sports2D.__file__).parent / "Demo" / "demo.mp4"
 
 
+# Frames ``preload`` holds at most: 600 at 640x480 rgb8 are 550 MB.
+PRELOAD_MAX_FRAMES = 600
+
 PARAMETERS = {
     "video": ("", "Video file path, or a camera device index ('0') or path ('/dev/video0'); "
                   "'' = the Sports2D demo video"),
@@ -50,6 +55,8 @@ PARAMETERS = {
     "horizontal_fov_deg": (0.0, "Without camera_matrix: assume this horizontal field of view (degrees); "
                                 "0 = publish an all-zero K (uncalibrated)"),
     "max_frames": (0, "Stop after this many frames; 0 = no limit"),
+    "preload": (False, f"Decode a file's frames (at most {PRELOAD_MAX_FRAMES}) before publishing, so decoding, which "
+                       "a camera does not do, takes no CPU from the pipeline (benchmarks)"),
     "min_subscribers": (1, "A file waits (at most 10 s) for this many image_raw subscribers before playing, "
                            "so its first frames are not lost to discovery"),
 }
@@ -62,6 +69,9 @@ class VideoSource(Node):
         if self.p["encoding"] not in ("rgb8", "bgr8"):
             raise ValueError(f"encoding '{self.p['encoding']}' not supported; expected rgb8 or bgr8")
         self._capture, self._is_file, self.source_fps = self._open(self.p["video"])
+        self._camera, out_w, out_h = self._camera_model(int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                                                        int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self._size = (out_w, out_h)
         self.image_pub = self.create_publisher(Image, "image_raw", qos.CAMERA_PUBLISHER)
         self._info_pub = self.create_publisher(CameraInfo, "camera_info", qos.CAMERA_PUBLISHER)
         self.frames_published = 0
@@ -86,7 +96,7 @@ class VideoSource(Node):
         self.get_logger().info(f"publishing '{video}' ({fps:.1f} fps source) on {self.resolve_topic_name('image_raw')}")
         return capture, not is_device, fps
 
-    def _camera(self, src_w: int, src_h: int) -> tuple[CameraModel, int, int]:
+    def _camera_model(self, src_w: int, src_h: int) -> tuple[CameraModel, int, int]:
         """Intrinsics of the published image, and its size."""
         out_w = self.p["width"] or src_w
         out_h = self.p["height"] or src_h
@@ -116,31 +126,40 @@ class VideoSource(Node):
                 return
             time.sleep(0.05)
 
-    def _run(self) -> None:
-        if self._is_file:
-            self._wait_for_subscribers()
-        fps = self.p["fps"] or self.source_fps
-        period = 0.0 if self.p["as_fast_as_possible"] or not self._is_file else 1.0 / fps
-        camera = None
-        next_time = time.monotonic()
+    def _read(self) -> Iterator[np.ndarray]:
+        """Frames as published: RGB, letterboxed to the output size; a looping file starts again at its end."""
         while not self._stop.is_set():
             ok, bgr = self._capture.read()
-            if not ok and self._is_file and self.p["loop"] and self.frames_published:
+            if not ok and self._is_file and self.p["loop"]:
                 self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 ok, bgr = self._capture.read()
             if not ok:
-                break
-            if camera is None:
-                camera, out_w, out_h = self._camera(bgr.shape[1], bgr.shape[0])
+                return
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            yield rgb if rgb.shape[1::-1] == self._size else letterbox(rgb, *self._size).image
+
+    def _frames(self) -> Iterator[np.ndarray]:
+        """What to publish, at most max_frames of it: read live, or decoded beforehand with ``preload``."""
+        limit = self.p["max_frames"] or None
+        if not self.p["preload"]:
+            return islice(self._read(), limit)
+        frames = list(islice(self._read(), min(limit or PRELOAD_MAX_FRAMES, PRELOAD_MAX_FRAMES)))
+        if len(frames) == PRELOAD_MAX_FRAMES:
+            self.get_logger().warning(f"preload keeps the first {PRELOAD_MAX_FRAMES} frames only")
+        self.get_logger().info(f"preloaded {len(frames)} frames")
+        return islice(cycle(frames), limit) if self.p["loop"] else iter(frames)
+
+    def _run(self) -> None:
+        frames = self._frames()
+        if self._is_file:
+            self._wait_for_subscribers()
+        period = 0.0 if self.p["as_fast_as_possible"] or not self._is_file else 1.0 / (self.p["fps"] or self.source_fps)
+        next_time = time.monotonic()
+        for rgb in frames:
             if period:
                 next_time += period
                 time.sleep(max(0.0, next_time - time.monotonic()))
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            if rgb.shape[:2] != (out_h, out_w):
-                rgb = letterbox(rgb, out_w, out_h).image
-            self._publish(rgb, camera)
-            if self.p["max_frames"] and self.frames_published >= self.p["max_frames"]:
-                break
+            self._publish(rgb, self._camera)
         self._capture.release()
         self.get_logger().info(f"video finished after {self.frames_published} frames")
         self.finished.set()

@@ -119,3 +119,28 @@ def place_root(joints_rel_m: np.ndarray, keypoints_px: np.ndarray, confidence: n
     root = np.linalg.solve(ata, (a.transpose(0, 2, 1) @ b[..., None]))[..., 0]
     root[:, 2] = np.maximum(root[:, 2], min_depth_m - joints_rel_m[..., 2].min(axis=1, initial=0.0))
     return root
+
+
+def refine_root_with_depth(joints_rel_m: np.ndarray, root_m: np.ndarray, keypoints_px: np.ndarray,
+                           confidence: np.ndarray, depth_m: np.ndarray, min_confidence: float = 0.5,
+                           surface_offset_m: float = 0.1, patch_px: int = 2, min_joints: int = 3) -> np.ndarray | None:
+    """Refine one person's root depth with a depth image registered to the keypoints' camera.
+
+    joints_rel_m: (J, 3) root-relative joints; root_m: (3,) root placed from keypoints; keypoints_px: (J, 2);
+    confidence: (J,); depth_m: (H, W) metres, NaN where missing. Each confident joint inside the image reads
+    the median depth of the (2 * patch_px + 1)^2 pixels around it; joint centres sit ``surface_offset_m``
+    behind the visible surface, so each gives a root depth ``d + offset - Z_rel``. Their median moves the
+    root along its viewing ray, which keeps it consistent with the 2D keypoints. Returns the refined (3,)
+    root, or None when fewer than ``min_joints`` joints have depth.
+    """
+    h, w = depth_m.shape
+    estimates = []
+    for (u, v), c, z_rel in zip(np.round(keypoints_px).astype(int), confidence, joints_rel_m[:, 2]):
+        if c < min_confidence or not (0 <= u < w and 0 <= v < h):
+            continue
+        patch = depth_m[max(v - patch_px, 0):v + patch_px + 1, max(u - patch_px, 0):u + patch_px + 1]
+        if np.isfinite(patch).any():
+            estimates.append(np.nanmedian(patch) + surface_offset_m - z_rel)
+    if len(estimates) < min_joints or root_m[2] <= 0:
+        return None
+    return root_m * (float(np.median(estimates)) / root_m[2])

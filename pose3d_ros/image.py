@@ -1,7 +1,7 @@
 """Raw image buffers (as in sensor_msgs/Image) to and from numpy RGB arrays, with clear errors.
 
-Only 8-bit colour and grey encodings are read: the detectors take 8-bit RGB, and a 16-bit depth or
-mono16 image is not something to run a pose detector on.
+Colour: 8-bit colour and grey encodings are read as RGB, what the detectors take. Depth: 16UC1 (mm) and
+32FC1 (m) are read as metres, for placing people in the camera frame.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ _READ = {
     "mono8": (1, cv2.COLOR_GRAY2RGB),
 }
 _WRITE = ("rgb8", "bgr8")
+# depth encoding -> (element type, metres per unit)
+_DEPTH = {"16UC1": (np.uint16, 1e-3), "32FC1": (np.float32, 1.0)}
 
 
 class ImageFormatError(ValueError):
@@ -43,13 +45,37 @@ def image_to_rgb(
             f"image encoding '{encoding}' not supported; expected rgb8, bgr8, rgba8, bgra8 or mono8 "
             "(8-bit colour or grey only)"
         )
+    channels, to_rgb = _READ[encoding]
+    pixels = _view(encoding, height, width, step, data, channels, np.dtype(np.uint8))
+    if to_rgb is None:
+        return pixels
+    return cv2.cvtColor(pixels if channels > 1 else pixels[:, :, 0], to_rgb)
+
+
+def depth_to_metres(
+    encoding: str, height: int, width: int, step: int, data: bytes | bytearray | memoryview | array,
+    is_bigendian: bool = False,
+) -> np.ndarray:
+    """Read a depth image (REP-118: 16UC1 in millimetres, 32FC1 in metres) as (H, W) float32 metres.
+
+    Missing depth (0 in 16UC1; 0, NaN or inf in 32FC1) becomes NaN. Raises ImageFormatError naming the bad value.
+    """
+    if encoding not in _DEPTH:
+        raise ImageFormatError(f"depth encoding '{encoding}' not supported; expected 16UC1 (mm) or 32FC1 (m)")
+    dtype, scale = _DEPTH[encoding]
+    depth = _view(encoding, height, width, step, data, 1, np.dtype(dtype).newbyteorder(">" if is_bigendian else "<"))
+    metres = depth[:, :, 0].astype(np.float32) * scale
+    metres[~np.isfinite(metres) | (metres <= 0)] = np.nan
+    return metres
+
+
+def _view(encoding: str, height: int, width: int, step: int, data, channels: int, dtype: np.dtype) -> np.ndarray:
+    """(height, width, channels) view of a row-major buffer with row length ``step`` bytes, after checks."""
     if height <= 0 or width <= 0:
         raise ImageFormatError(f"empty image ({width}x{height}); expected width and height > 0")
-    channels, to_rgb = _READ[encoding]
-    if step < width * channels:
-        raise ImageFormatError(
-            f"image step {step} < width {width} x {channels} bytes per pixel for {encoding}"
-        )
+    pixel_bytes = channels * dtype.itemsize
+    if step < width * pixel_bytes:
+        raise ImageFormatError(f"image step {step} < width {width} x {pixel_bytes} bytes per pixel for {encoding}")
     try:
         flat = np.frombuffer(data, dtype=np.uint8)
     except TypeError as err:
@@ -58,12 +84,8 @@ def image_to_rgb(
         raise ImageFormatError(
             f"image data has {flat.size} bytes; expected step {step} x height {height} = {step * height}"
         )
-    pixels = np.ndarray(
-        (height, width, channels), dtype=np.uint8, buffer=flat, strides=(step, channels, 1)
-    )
-    if to_rgb is None:
-        return pixels
-    return cv2.cvtColor(pixels if channels > 1 else pixels[:, :, 0], to_rgb)
+    return np.ndarray((height, width, channels), dtype=dtype, buffer=flat,
+                      strides=(step, pixel_bytes, dtype.itemsize))
 
 
 def rgb_to_image_fields(rgb: np.ndarray, encoding: str = "rgb8") -> tuple[str, int, bytes]:

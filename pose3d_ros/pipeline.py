@@ -12,7 +12,14 @@ import numpy as np
 
 from pose3d_ros.body import body_rotation
 from pose3d_ros.buffer import CausalBuffer, StampError
-from pose3d_ros.camera import ROOT_ASSUMED_DEPTH, ROOT_FROM_KEYPOINTS, CameraModel, place_root
+from pose3d_ros.camera import (
+    ROOT_ASSUMED_DEPTH,
+    ROOT_FROM_DEPTH,
+    ROOT_FROM_KEYPOINTS,
+    CameraModel,
+    place_root,
+    refine_root_with_depth,
+)
 from pose3d_ros.detect import Detector, to_layout
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
@@ -54,8 +61,13 @@ class LiftStage:
         self.buffer = CausalBuffer(lifter.receptive_field, H36M17.num_joints, max_people, max_gap_s)
         self.outside_margin = outside_margin
 
-    def process(self, stamp_ns: int, people: list[Person2D], camera: CameraModel) -> tuple[list[Person3D], list[Issue]]:
-        """Return the 3D skeletons of ``people`` at ``stamp_ns``, and the input issues met on the way."""
+    def process(self, stamp_ns: int, people: list[Person2D], camera: CameraModel,
+                depth_m: np.ndarray | None = None) -> tuple[list[Person3D], list[Issue]]:
+        """Return the 3D skeletons of ``people`` at ``stamp_ns``, and the input issues met on the way.
+
+        depth_m: optional (H, W) depth in metres registered to the image (NaN where missing); where it covers
+        enough joints, it refines each person's distance (root_source ROOT_FROM_DEPTH).
+        """
         issues: list[Issue] = []
         self.buffer.drop_stale(stamp_ns)
         lifted: list[Person2D] = []
@@ -76,11 +88,21 @@ class LiftStage:
         confidence = np.stack([w[1] for w in windows])
         joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera).astype(np.float64)
         root_m = place_root(joints_rel_m, keypoints_px[:, -1], confidence[:, -1], camera)
+        sources = np.full(len(lifted), ROOT_FROM_KEYPOINTS if camera.calibrated else ROOT_ASSUMED_DEPTH)
+        if depth_m is not None:
+            if depth_m.shape != (camera.height, camera.width):
+                issues.append(Issue("depth_size", f"depth image is {depth_m.shape[1]}x{depth_m.shape[0]}; expected "
+                                                  f"{camera.width}x{camera.height} (registered to the image); unused"))
+            else:
+                for i in range(len(lifted)):
+                    refined = refine_root_with_depth(joints_rel_m[i], root_m[i], keypoints_px[i, -1],
+                                                     confidence[i, -1], depth_m)
+                    if refined is not None:
+                        root_m[i], sources[i] = refined, ROOT_FROM_DEPTH
         joints_cam_m = joints_rel_m + root_m[:, None]
         rotations = body_rotation(joints_cam_m)
-        source = ROOT_FROM_KEYPOINTS if camera.calibrated else ROOT_ASSUMED_DEPTH
         return [
-            Person3D(p.track_id, joints_cam_m[i].astype(np.float32), p.confidence, rotations[i], source)
+            Person3D(p.track_id, joints_cam_m[i].astype(np.float32), p.confidence, rotations[i], int(sources[i]))
             for i, p in enumerate(lifted)
         ], issues
 

@@ -5,7 +5,7 @@ from array import array
 import numpy as np
 import pytest
 
-from pose3d_ros.image import ImageFormatError, image_to_rgb, letterbox, rgb_to_image_fields
+from pose3d_ros.image import ImageFormatError, depth_to_metres, image_to_rgb, letterbox, rgb_to_image_fields
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, size=(4, 5, 3), dtype=np.uint8)
@@ -94,3 +94,29 @@ def test_letterbox_keeps_aspect_and_reports_the_pixel_map():
     assert boxed.offset_px == (0, 60)
     y, x = np.unravel_index(np.argmax(boxed.image[:, :, 0]), (480, 640))
     assert abs(x - (884 * boxed.scale + 0)) <= 1 and abs(y - (497 * boxed.scale + 60)) <= 1
+
+
+def test_depth_16uc1_millimetres_with_row_padding_and_missing_pixels():
+    depth_mm = np.array([[0, 1500, 2000], [65535, 1, 3000]], np.uint16)
+    padded = np.zeros((2, 4), np.uint16)
+    padded[:, :3] = depth_mm
+    metres = depth_to_metres("16UC1", 2, 3, 8, padded.astype("<u2").tobytes())
+    assert np.isnan(metres[0, 0])
+    np.testing.assert_allclose(metres[0, 1:], [1.5, 2.0])
+    np.testing.assert_allclose(metres[1], [65.535, 0.001, 3.0], rtol=1e-6)
+
+
+def test_depth_32fc1_metres_big_endian_and_non_finite():
+    depth = np.array([[1.25, np.inf], [np.nan, -1.0]], np.float32)
+    metres = depth_to_metres("32FC1", 2, 2, 8, depth.astype(">f4").tobytes(), is_bigendian=True)
+    assert metres[0, 0] == np.float32(1.25) and np.isnan(metres[0, 1]) and np.isnan(metres[1]).all()
+
+
+@pytest.mark.parametrize("encoding, step, size, message", [
+    ("mono16", 6, 12, "depth encoding 'mono16' not supported"),
+    ("16UC1", 4, 12, "step 4 < width 3 x 2 bytes"),
+    ("16UC1", 6, 10, "data has 10 bytes"),
+])
+def test_depth_errors_name_the_bad_value(encoding, step, size, message):
+    with pytest.raises(ImageFormatError, match=message):
+        depth_to_metres(encoding, 2, 3, step, bytes(size))

@@ -1,12 +1,13 @@
-"""The lifter node's optional outputs, over real DDS."""
+"""The lifter node's optional inputs and outputs (depth, look-ahead), over real DDS."""
 
 from __future__ import annotations
 
 import numpy as np
 from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
 
-from conftest import Sender, make_probe, person_px, skeletons_msg, wait_for
-from pose3d_ros.msg import Skeleton3DArray
+from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg, wait_for
+from pose3d_ros.msg import Skeleton3D, Skeleton3DArray
 from pose3d_ros.ros import qos
 from pose3d_ros.ros.lifter_node import Lifter
 
@@ -40,3 +41,33 @@ def test_lookahead_output_is_where_a_walking_person_will_be(ros_graph):
     assert velocity[0] > 0.5, f"the lifted person should move right; moved at {velocity} m/s"
     np.testing.assert_allclose(_pelvis(ahead), _pelvis(now) + 0.2 * velocity, atol=0.03)
     assert lifter.health.counts["no_camera_info"] == frames
+
+
+def _depth_image(stamp_s: int, depth_mm: np.ndarray) -> Image:
+    msg = Image(height=depth_mm.shape[0], width=depth_mm.shape[1], encoding="16UC1", step=2 * depth_mm.shape[1])
+    msg.header.stamp.sec = stamp_s
+    msg.data = depth_mm.astype("<u2").tobytes()
+    return msg
+
+
+def test_depth_image_places_the_person_at_its_distance(ros_graph):
+    """2D says nothing about size; a registered depth image says the person stands 4.5 m away."""
+    lifter = ros_graph.add(Lifter, parameter_overrides=[Parameter("use_depth", value=True)])
+    sender = ros_graph.add(Sender)
+    depth_pub = sender.create_publisher(Image, "depth", qos.CAMERA_PUBLISHER)
+    probe = ros_graph.add(make_probe({"skeletons_3d": (Skeleton3DArray, qos.RESULTS)}))
+    wait_for(lambda: depth_pub.get_subscription_count() >= 1 and sender.skeletons.get_subscription_count() >= 1
+             and probe.count_publishers("skeletons_3d") >= 1, what="the lifter")
+    sender.skeletons.publish(skeletons_msg(1, person_px()))
+    wait_for(lambda: len(probe.got["skeletons_3d"]) == 1, what="3D output without depth yet")
+    assert lifter.health.counts["no_depth"] == 1
+    depth_pub.publish(_depth_image(2, np.full((HEIGHT, WIDTH), 4500, np.uint16)))
+    wait_for(lambda: lifter._depth is not None, what="the depth image")
+    sender.skeletons.publish(skeletons_msg(2, person_px()))
+    wait_for(lambda: len(probe.got["skeletons_3d"]) == 2, what="3D output with depth")
+    skeleton = probe.got["skeletons_3d"][-1].skeletons[0]
+    assert skeleton.root_source == Skeleton3D.ROOT_FROM_DEPTH
+    depths = np.array([p.z for p in skeleton.joints])
+    assert abs(np.median(depths) - 4.6) < 0.15, f"joints at {np.median(depths):.2f} m; the surface is at 4.5 m"
+    sender.skeletons.publish(skeletons_msg(3, person_px()))  # 1 s after the depth image: too old
+    wait_for(lambda: lifter.health.counts["depth_stale"] == 1, what="a 'depth_stale' count")

@@ -16,12 +16,13 @@ import numpy as np
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo
+from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.body import body_rotation
 from pose3d_ros.camera import CameraInfoError, CameraModel
+from pose3d_ros.image import ImageFormatError, depth_to_metres
 from pose3d_ros.lift import LifterError, make_lifter
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from pose3d_ros.people import Person3D
@@ -48,6 +49,9 @@ PARAMETERS = {
     "max_people": (16, "Most people buffered and lifted at once; the longest-unseen one makes room"),
     "max_gap_s": (0.5, "A person unseen this long (seconds) starts a fresh window"),
     "outside_margin": (0.5, "Keypoints farther outside the image than this fraction of its size count as missing"),
+    "use_depth": (False, "Refine each person's distance with a depth image registered to the colour image, "
+                         "topic 'depth' (16UC1 mm or 32FC1 m; remap it, e.g. to aligned_depth_to_color/image_raw)"),
+    "depth_max_age_s": (0.05, "A depth image is used for keypoints at most this far apart in time (seconds)"),
     "publish_tf": (True, "Publish body_<id> and <joint>_<id> frames on /tf"),
     "publish_markers": (True, "Publish skeleton_markers (visualization_msgs/MarkerArray) for rviz"),
     "marker_lifetime_s": (0.5, "Markers of a person who is no longer seen vanish after this many seconds"),
@@ -88,6 +92,9 @@ class Lifter(Node):
         self._marker_pub = (self.create_publisher(MarkerArray, "skeleton_markers", qos.RESULTS)
                             if self.p["publish_markers"] else None)
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos.SENSOR)
+        self._depth: Image | None = None
+        if self.p["use_depth"]:
+            self.create_subscription(Image, "depth", self._on_depth, qos.SENSOR)
         self.create_subscription(Skeleton2DArray, "skeletons_2d", self._on_skeletons, qos.RESULTS)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
@@ -101,6 +108,27 @@ class Lifter(Node):
                                 f"{camera.width}x{camera.height} pinhole with a 60 degree horizontal field of view; "
                                 "3D positions are approximate (root_source ROOT_ASSUMED_DEPTH); calibrate the camera")
         self._camera = camera
+
+    def _on_depth(self, msg: Image) -> None:
+        self._depth = msg
+
+    def _depth_for(self, t_ns: int) -> np.ndarray | None:
+        """The newest depth image in metres if it is close enough in time to ``t_ns``, else None."""
+        msg = self._depth
+        if msg is None:
+            topic = self.resolve_topic_name("depth")
+            self.health.problem("no_depth", f"use_depth is set but nothing arrived on {topic}; placing from keypoints")
+            return None
+        age_s = abs(t_ns - stamp_ns(msg.header)) * 1e-9
+        if age_s > self.p["depth_max_age_s"]:
+            self.health.problem("depth_stale", f"newest depth image is {age_s * 1e3:.0f} ms from the keypoints; "
+                                f"expected at most {self.p['depth_max_age_s'] * 1e3:.0f} ms; placing from keypoints")
+            return None
+        try:
+            return depth_to_metres(msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian))
+        except ImageFormatError as err:
+            self.health.problem("bad_depth", f"{err}; placing from keypoints")
+            return None
 
     def _camera_for(self, msg: Skeleton2DArray) -> CameraModel | None:
         if self._camera is not None:
@@ -133,7 +161,8 @@ class Lifter(Node):
         people, rejected = skeletons_2d_from_msg(msg)
         for text in rejected:
             self.health.problem("bad_layout", f"{text}; skeleton skipped")
-        people_3d, issues = self.stage.process(t_ns, people, camera)
+        depth_m = self._depth_for(t_ns) if self.p["use_depth"] else None
+        people_3d, issues = self.stage.process(t_ns, people, camera, depth_m)
         for issue in issues:
             self.health.problem(issue.kind, issue.message)
         self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d))

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Type-check the TensorRT backend against tensorrt-stubs (TensorRT itself cannot be installed without a GPU).
+#   tools/typecheck.sh
+# tensorrt-stubs installs tensorrt/*.pyi without a py.typed marker, so mypy will not read it from site-packages,
+# and two of its signatures are not valid Python (a parameter named 'in'; a required one after defaults).
+# A repaired copy goes to build/typestubs, which mypy reads through MYPYPATH.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+python=.venv/bin/python
+site=$($python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+stubs=build/typestubs
+rm -rf "$stubs"
+mkdir -p "$stubs"
+cp -r "$site/tensorrt" "$site/tensorrt_bindings" "$stubs/"
+sed -i -E 's/([(,] ?)in: /\1in_: /g; s/channel_axis: int\) -> IScaleLayer/channel_axis: int = ...) -> IScaleLayer/' \
+    "$stubs/tensorrt_bindings/tensorrt.pyi"
+MYPYPATH=$stubs $python -m mypy --config-file tools/mypy.ini --cache-dir build/mypy_cache \
+    pose3d_ros/lift/tensorrt_backend.py

@@ -277,8 +277,8 @@ def engine_key(onnx_path: Path, precision: str, max_people: int) -> EngineKey:
 
 def load_tensorrt_lifter(onnx_path: str | Path, precision: str = "fp16", max_people: int = 8,
                          cache: EngineCache | None = None, log: Callable[[str], None] = print,
-                         calibration: Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]] | None = None
-                         ) -> TensorRTLifter:
+                         calibration: Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]] | None = None,
+                         opt_people: int = OPT_PEOPLE) -> TensorRTLifter:
     """A TensorRTLifter for the ONNX model at ``onnx_path``, its engine taken from ``cache`` or built into it.
 
     cache: default ``EngineCache(default_engine_dir())``. Raises LifterError for a bad model or failed build.
@@ -298,6 +298,6 @@ def load_tensorrt_lifter(onnx_path: str | Path, precision: str = "fp16", max_peo
     return cache.get_or_build(
         key,
         build=lambda: build_engine(path, precision, max_people, cache.timing_cache_path(key), log,
-                                   calibration=calibration),
+                                   opt_people=opt_people, calibration=calibration),
         load=lambda engine: TensorRTLifter(engine, receptive_field, max_people),
     )

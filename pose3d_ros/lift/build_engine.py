@@ -77,7 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     cache = EngineCache(args.engine_dir or default_engine_dir(), keep=args.keep)
-    key = engine_key(args.model, args.precision, args.max_people)
+    try:
+        key = engine_key(args.model, args.precision, args.max_people)
+    except RuntimeError as exc:  # cuda-python reports a missing GPU or driver when the device is queried
+        print(f"no usable CUDA GPU here ({exc}); run this on the target machine (see docs/jetson.md)",
+              file=sys.stderr)
+        return 2
     print(f"cache key {key.digest()}:")
     for field, value in dataclasses.asdict(key).items():
         print(f"  {field}: {value}")

@@ -3,7 +3,7 @@
 Needs TensorRT's Python bindings (JetPack's ``python3-libnvinfer``; NVIDIA's packages on desktops) and
 ``cuda-python`` for the CUDA runtime (stream, device and pinned host memory), the pair NVIDIA's own TensorRT
 samples use; torch is not needed. Importing this module raises ImportError, with the reason, without them.
-Supports TensorRT 8.6 (JetPack 5.1.2, 6.0) and 10.x (JetPack 6.1+).
+Supports TensorRT 8.6 (JetPack 6.0) and 10.x (JetPack 6.1, 6.2, 7).
 
 The build follows NVIDIA's samples: Builder, network from OnnxParser (explicit batch), BuilderConfig with a
 workspace pool limit, an optimisation profile over the people dimension (1 .. max_people), a timing cache
@@ -50,10 +50,13 @@ def _dims(people: int, per_person: tuple[int, ...]) -> trt.Dims:
 
 
 def gpu_identity(device: int = 0) -> tuple[str, str]:
-    """(name, compute capability "major.minor") of a CUDA device, e.g. ("Orin", "8.7")."""
+    """(name with SM count, compute capability "major.minor") of a CUDA device, e.g. ("Orin, 8 SMs", "8.7").
+
+    Every Jetson Orin module reports the name "Orin"; the SM count tells an Orin Nano from an AGX Orin.
+    """
     props = _cuda(cudart.cudaGetDeviceProperties(device))
     name = props.name.decode(errors="replace").rstrip("\0") if isinstance(props.name, bytes) else str(props.name)
-    return name, f"{props.major}.{props.minor}"
+    return f"{name}, {props.multiProcessorCount} SMs", f"{props.major}.{props.minor}"
 
 
 class _HostDeviceBuffer:

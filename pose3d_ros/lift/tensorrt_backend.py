@@ -29,7 +29,7 @@ if not hasattr(trt, "Builder"):  # tensorrt-stubs alone leave an importable, emp
 
 try:
     from cuda.bindings import runtime as cudart
-except ImportError:  # cuda-python before 12.6 (JetPack 5) has the module at its old place
+except ImportError:  # cuda-python before 12.6 has the module at its old place
     from cuda import cudart
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
@@ -189,8 +189,10 @@ def build_engine(onnx_path: Path, precision: str, max_people: int, timing_cache:
         calib_profile.set_shape(window.name, *[_dims(max_people, per_person)] * 3)
         config.set_calibration_profile(calib_profile)
         config.set_flag(trt.BuilderFlag.INT8)
-        config.int8_calibrator = WindowCalibrator(calibration, per_person, max_people,
-                                                  timing_cache.with_name(f"{onnx_path.stem}.int8.calib"))
+        # Held here until the build ends: TensorRT calls back into it and does not own the Python object.
+        calibrator = WindowCalibrator(calibration, per_person, max_people,
+                                      timing_cache.with_name(f"{onnx_path.stem}.int8.calib"))
+        config.int8_calibrator = calibrator
     elif precision != "fp32":
         raise LifterError(f"precision '{precision}' unknown; expected fp16, fp32 or int8")
 
@@ -234,7 +236,7 @@ class TensorRTLifter(_Lifter):
             raise LifterError(f"engine takes at most {profile_max} people; {max_people} asked for")
 
         self.context = self.engine.create_execution_context()
-        self.stream = int(_cuda(cudart.cudaStreamCreate()))
+        self.stream = _cuda(cudart.cudaStreamCreate())  # cudaStream_t for cudart; TensorRT takes int(stream)
         self.input = _HostDeviceBuffer((max_people, *self.window_shape))
         self.output = _HostDeviceBuffer((max_people, *self.output_shape))
         self.context.set_tensor_address(self.input_name, self.input.device_ptr)
@@ -258,7 +260,7 @@ class TensorRTLifter(_Lifter):
         in_bytes = self.input.nbytes // self.max_people * p
         out_bytes = self.output.nbytes // self.max_people * p
         _cuda(cudart.cudaMemcpyAsync(self.input.device_ptr, self.input.host_ptr, in_bytes, h2d, self.stream))
-        if not self.context.execute_async_v3(self.stream):
+        if not self.context.execute_async_v3(int(self.stream)):
             raise RuntimeError("TensorRT execute_async_v3 failed; see the TensorRT messages above")
         _cuda(cudart.cudaMemcpyAsync(self.output.host_ptr, self.output.device_ptr, out_bytes, d2h, self.stream))
         _cuda(cudart.cudaStreamSynchronize(self.stream))

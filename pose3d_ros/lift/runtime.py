@@ -16,6 +16,7 @@ from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift.inputs import NORMALISATION, normalize_window
 
 BACKENDS = ("onnxruntime", "torch")
+GPU_BACKENDS = ("auto", "tensorrt", "onnxruntime_cuda", "torch_cuda")  # "auto" and the GPU paths: lift/select.py
 
 
 class LifterError(RuntimeError):
@@ -131,9 +132,14 @@ def make_lifter(backend: str, model_path: str | Path, num_threads: int = 1) -> L
 
     backend "onnxruntime" reads a .onnx; "torch" reads a .pt, or the .pt written beside a given .onnx.
     num_threads: CPU threads for inference. Raises LifterError for an unknown backend or a bad file.
+    GPU_BACKENDS ("auto" = the fastest that runs here) are made by pose3d_ros.lift.select; see docs/jetson.md.
     """
+    if backend in GPU_BACKENDS:
+        from pose3d_ros.lift.select import make_accelerated_lifter
+
+        return make_accelerated_lifter(backend, model_path, num_threads)
     if backend not in BACKENDS:
-        raise LifterError(f"lifter backend '{backend}' unknown; expected one of {', '.join(BACKENDS)}")
+        raise LifterError(f"lifter backend '{backend}' unknown; expected one of {', '.join(BACKENDS + GPU_BACKENDS)}")
     path = Path(model_path)
     if backend == "torch" and path.suffix == ".onnx":
         path = path.with_suffix(".pt")

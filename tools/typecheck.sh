@@ -10,6 +10,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 python=.venv/bin/python
 site=$($python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [[ ! -f $site/tensorrt/__init__.pyi ]]; then
+  echo "tensorrt-stubs is not installed in .venv; install it without its dependencies (they download TensorRT):" >&2
+  echo "  .venv/bin/pip install --no-deps tensorrt-stubs==10.13.0.35.1" >&2
+  exit 1
+fi
 stubs=build/typestubs
 rm -rf "$stubs"
 mkdir -p "$stubs"

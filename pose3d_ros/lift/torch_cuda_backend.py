@@ -62,7 +62,9 @@ class TorchCudaLifter(_Lifter):
                     self.model(self.static_in)
             torch.cuda.current_stream().wait_stream(side)
             pool = None
-            for b in reversed(self.buckets):  # largest first, so the smaller graphs reuse its memory pool
+            # Largest first, the smaller graphs sharing its memory pool: safe in any replay order, because each
+            # replay recomputes all it reads from static_in, and a graph's output is copied out before the next.
+            for b in reversed(self.buckets):
                 graph = torch.cuda.CUDAGraph()
                 with torch.cuda.graph(graph, pool=pool):
                     out = self.model(self.static_in[:b])

@@ -133,8 +133,8 @@ def test_wrong_window_length_is_rejected(lifters):
 
 
 def test_errors_name_the_problem(tmp_path):
-    with pytest.raises(LifterError, match=r"backend 'tensorrt' unknown; expected one of onnxruntime, torch"):
-        make_lifter("tensorrt", ONNX_PATH)
+    with pytest.raises(LifterError, match=r"backend 'openvino' unknown; expected one of onnxruntime, torch"):
+        make_lifter("openvino", ONNX_PATH)
     missing = tmp_path / "nope.onnx"
     with pytest.raises(LifterError, match=rf"'{missing}' not found; expected a \.onnx"):
         make_lifter("onnxruntime", missing)

@@ -127,17 +127,18 @@ class TorchLifter(_Lifter):
             return self.model(torch.from_numpy(window)).numpy()
 
 
-def make_lifter(backend: str, model_path: str | Path, num_threads: int = 1) -> LifterRuntime:
+def make_lifter(backend: str, model_path: str | Path, num_threads: int = 1, **accelerator) -> LifterRuntime:
     """Create a lifter from files written by pose3d_ros.lift.export.
 
     backend "onnxruntime" reads a .onnx; "torch" reads a .pt, or the .pt written beside a given .onnx.
     num_threads: CPU threads for inference. Raises LifterError for an unknown backend or a bad file.
-    GPU_BACKENDS ("auto" = the fastest that runs here) are made by pose3d_ros.lift.select; see docs/jetson.md.
+    GPU_BACKENDS ("auto" = the fastest that runs here) are made by pose3d_ros.lift.select, which takes the
+    ``accelerator`` options (max_people, precision, engine_dir, log); see docs/jetson.md.
     """
     if backend in GPU_BACKENDS:
         from pose3d_ros.lift.select import make_accelerated_lifter
 
-        return make_accelerated_lifter(backend, model_path, num_threads)
+        return make_accelerated_lifter(backend, model_path, num_threads, **accelerator)
     if backend not in BACKENDS:
         raise LifterError(f"lifter backend '{backend}' unknown; expected one of {', '.join(BACKENDS + GPU_BACKENDS)}")
     path = Path(model_path)

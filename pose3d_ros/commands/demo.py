@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fov", type=float, default=60.0,
                         help="horizontal field of view of the video's camera, degrees (0: unknown)")
     parser.add_argument("--model", default="", help="lifter model file (default: the package's causal model)")
-    parser.add_argument("--backend", default="onnxruntime", help="lifter runtime: onnxruntime or torch (.pt models)")
+    parser.add_argument("--backend", default="auto", help="lifter runtime: auto, onnxruntime, tensorrt, ... (README)")
     parser.add_argument("--no-render", action="store_true", help="skip the overlay video and contact sheet")
 
 

@@ -44,7 +44,10 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "causal_liu
 
 PARAMETERS = {
     "model": ("", "Lifter model file (.onnx, or .pt for the torch backend); '' = the package's default causal model"),
-    "backend": ("onnxruntime", "Lifter runtime: onnxruntime or torch"),
+    "backend": ("auto", "Lifter runtime: auto (the first that runs of tensorrt, onnxruntime_cuda, torch_cuda, "
+                        "onnxruntime on the CPU; the choice and why is logged), or one of them, or torch"),
+    "precision": ("fp16", "TensorRT precision: fp16, fp32 or int8"),
+    "engine_dir": ("", "Folder of cached TensorRT engines; '' = ~/.cache/pose3d_ros/engines"),
     "num_threads": (1, "CPU threads for the lifter runtime"),
     "max_people": (16, "Most people buffered and lifted at once; the longest-unseen one makes room"),
     "max_gap_s": (0.5, "A person unseen this long (seconds) starts a fresh window"),
@@ -72,7 +75,9 @@ class Lifter(Node):
         self.stage: LiftStage | None = None
         model = Path(self.p["model"] or DEFAULT_MODEL)
         try:
-            lifter = make_lifter(self.p["backend"], model, self.p["num_threads"])
+            lifter = make_lifter(self.p["backend"], model, self.p["num_threads"], max_people=self.p["max_people"],
+                                 precision=self.p["precision"], engine_dir=self.p["engine_dir"] or None,
+                                 log=self.get_logger().info)
             self.stage = LiftStage(lifter, self.p["max_people"], self.p["max_gap_s"], self.p["outside_margin"])
             self.get_logger().info(f"lifting with {model.name} ({self.p['backend']}, receptive field "
                                    f"{lifter.receptive_field} frames)")

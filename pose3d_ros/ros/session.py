@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ class RunSummary:
     detector_ms_p50: float      # the detector alone, on the same frames
     detector_ms_p95: float
     problems: dict[str, int]    # counted input problems, per node and kind
+    latency_ms: list[float] = field(default_factory=list, repr=False)   # every message, for plots
+    detector_ms: list[float] = field(default_factory=list, repr=False)
 
     def table(self) -> str:
         rows = [
@@ -149,5 +151,5 @@ def _summary(video: VideoSource, det: KeypointDetector, lift: Lifter, recorder: 
         skeletons_3d=recorder.skeletons_3d,
         fps=(messages - 1) / duration if duration > 0 else 0.0,
         latency_ms_p50=lat50, latency_ms_p95=lat95, detector_ms_p50=det50, detector_ms_p95=det95,
-        problems=problems,
+        problems=problems, latency_ms=[t * 1e3 for t in lift.latency_s], detector_ms=[t * 1e3 for t in det.detect_s],
     )

@@ -46,7 +46,7 @@ def metadata_for(state: dict) -> dict[str, str]:
         "training_run": f"{cfg['name']} epoch {state['epoch'] + 1}/{cfg['epochs']}",
         "seed": str(cfg["seed"]),
         "heldout_metrics": json.dumps({k: round(v, 2) for k, v in metrics.items()
-                                       if k.startswith(("clean_", "noisy_"))}),
+                                       if k.startswith(("clean_", "noisy_", "deepmimic_"))}),
         "torch_version": str(torch.__version__),
     }
 

@@ -1,6 +1,6 @@
 """The pipeline's two stages as plain Python, for notebooks and for the ROS nodes that wrap them.
 
-    KeypointStage: RGB image -> detector -> Human3.6M-17 keypoints -> tracker -> list[Person2D]
+    KeypointStage: RGB image -> detector -> Human3.6M-17 keypoints -> tracker -> side-swap guard -> list[Person2D]
     LiftStage:     list[Person2D] -> per-track causal windows -> lifter -> camera-frame placement -> list[Person3D]
 """
 
@@ -24,6 +24,7 @@ from pose3d_ros.detect import Detector, to_layout
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
 from pose3d_ros.people import Person2D, Person3D
+from pose3d_ros.sides import SideSwapGuard
 from pose3d_ros.track import Tracker
 
 
@@ -36,17 +37,22 @@ class Issue:
 
 
 class KeypointStage:
-    """Detect people in an image and track them; keypoints come out in the Human3.6M-17 layout."""
+    """Detect people in an image and track them; keypoints come out in the Human3.6M-17 layout, each track's
+    left and right kept consistent from frame to frame (sides.py)."""
 
     def __init__(self, detector: Detector, tracker: Tracker | None = None):
         self.detector = detector
         self.tracker = tracker or Tracker()
+        self.sides = SideSwapGuard(H36M17, max_tracks=self.tracker.max_tracks)
 
     def process(self, rgb: np.ndarray, stamp_ns: int) -> list[Person2D]:
         """rgb: (H, W, 3) uint8. Returns one Person2D per detected person."""
         detections = [to_layout(d, H36M17) for d in self.detector.detect(rgb, stamp_ns)]
-        ids = self.tracker.update(detections, stamp_ns)
-        return [Person2D(i, d.keypoints_px, d.confidence, d.score, d.bbox_px) for i, d in zip(ids, detections)]
+        people = []
+        for track_id, d in zip(self.tracker.update(detections, stamp_ns), detections):
+            keypoints_px, confidence = self.sides.apply(track_id, d.keypoints_px, d.confidence)
+            people.append(Person2D(track_id, keypoints_px, confidence, d.score, d.bbox_px))
+        return people
 
 
 class LiftStage:

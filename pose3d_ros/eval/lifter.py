@@ -1,8 +1,9 @@
 """A lifter on the Pose2Sim recording, view by view, exactly as the ROS node runs it, beside MediaPipe's own 3D.
 
-Each view's undistorted MediaPipe keypoints stream frame by frame through ``LiftStage`` (causal windows,
-lifter, camera-frame placement with that view's intrinsics), and the camera-frame output is scored against
-the 4-view triangulated reference: P1, P2, acceleration error and root translation error.
+Each view's undistorted MediaPipe keypoints stream frame by frame through the keypoint stage's side-swap
+guard and ``LiftStage`` (causal windows, lifter, camera-frame placement with that view's intrinsics), and the
+camera-frame output is scored against the 4-view triangulated reference: P1, P2, acceleration error and root
+translation error.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pose3d_ros.camera import CameraModel
 from pose3d_ros.eval.baseline import ViewErrors, evaluate_view
 from pose3d_ros.eval.metrics import root_error_mm
 from pose3d_ros.eval.pose2sim import Pose2SimReference
+from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
 from pose3d_ros.people import Person2D
 from pose3d_ros.pipeline import LiftStage
+from pose3d_ros.sides import SideSwapGuard
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,11 @@ class LiftedView:
 
 
 def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime) -> np.ndarray:
-    """Stream view ``view``'s 2D keypoints through a fresh LiftStage; return (F, 17, 3) camera-frame joints."""
+    """Stream view ``view``'s 2D keypoints through a fresh side-swap guard and LiftStage, as the nodes do;
+    return (F, 17, 3) camera-frame joints."""
     width, height = (int(x) for x in reference.image_size[view])
     camera = CameraModel(reference.K[view], width, height)
+    sides = SideSwapGuard(H36M17)
     stage = LiftStage(lifter)
     keypoints_px, confidence = reference.keypoints_px[view], reference.confidence[view]
     out = np.full((len(keypoints_px), 17, 3), np.nan, np.float32)
@@ -40,7 +45,8 @@ def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime) ->
         if not (confidence[f] > 0).any():
             continue
         stamp_ns = round(f * 1e9 / reference.fps)
-        people, _ = stage.process(stamp_ns, [Person2D(1, keypoints_px[f], confidence[f], 1.0, np.zeros(4))], camera)
+        kp, conf = sides.apply(1, keypoints_px[f], confidence[f])
+        people, _ = stage.process(stamp_ns, [Person2D(1, kp, conf, 1.0, np.zeros(4))], camera)
         if people:
             out[f] = people[0].joints_cam_m
     return out

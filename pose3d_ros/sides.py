@@ -1,0 +1,56 @@
+"""Undo a 2D detector's left/right swaps: a tracked person's sides cannot trade places between two frames.
+
+Single-view detectors (MediaPipe among them) sometimes label a person's left side as right and vice versa,
+for tens of frames, when the person could be facing either way. Real motion moves a joint a little from one
+frame to the next; a swap moves every left joint onto the right one's place. So when the mirrored labelling
+of a frame lies much closer to the track's previous frame than the labelling as given, the frame is relabelled.
+Bounded: at most ``max_tracks`` tracks remembered, the longest-unseen forgotten first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from pose3d_ros.layouts import Layout
+
+
+class SideSwapGuard:
+    """Keeps each track's left/right labelling consistent from frame to frame.
+
+    ratio: relabel when the mirrored keypoints are closer to the previous frame than ``ratio`` times the
+    keypoints as given (mean over joints confident in both, at least ``min_confidence``).
+    """
+
+    def __init__(self, layout: Layout, ratio: float = 0.5, min_confidence: float = 0.3, max_tracks: int = 16):
+        self.permutation = layout.flip_permutation()
+        self.ratio = ratio
+        self.min_confidence = min_confidence
+        self.max_tracks = max_tracks
+        self._previous: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.swaps = 0
+
+    def __len__(self) -> int:
+        return len(self._previous)
+
+    def apply(self, track_id: int, keypoints_px: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the frame's (J, 2) keypoints and (J,) confidences, relabelled if they were swapped."""
+        previous = self._previous.pop(track_id, None)
+        if previous is not None:
+            mirrored = keypoints_px[self.permutation]
+            seen = confidence >= self.min_confidence
+            as_given = self._distance(keypoints_px, previous, seen)
+            swapped = self._distance(mirrored, previous, seen[self.permutation])
+            if swapped < self.ratio * as_given:
+                keypoints_px, confidence = mirrored, confidence[self.permutation]
+                self.swaps += 1
+        self._previous[track_id] = keypoints_px
+        if len(self._previous) > self.max_tracks:
+            self._previous.popitem(last=False)
+        return keypoints_px, confidence
+
+    @staticmethod
+    def _distance(a: np.ndarray, b: np.ndarray, seen: np.ndarray) -> float:
+        d = np.linalg.norm(a - b, axis=-1)[seen & np.isfinite(a).all(-1) & np.isfinite(b).all(-1)]
+        return float(d.mean()) if d.size else np.inf

@@ -129,6 +129,13 @@ class CausalLiu(nn.Module):
         self.mix = nn.ModuleList(nn.Conv1d(c, c, 1, bias=False) for _ in range(1, stages))
         self.mix_bn = nn.ModuleList(nn.BatchNorm1d(c) for _ in range(1, stages))
         self.head = nn.Conv1d(c, cfg.num_joints * 3, 1)
+        # (J*F, J*2) map from a frame's features to its x, y minus the pelvis's (joint 0) x, y.
+        pick = torch.zeros(cfg.num_joints * cfg.in_features, cfg.num_joints * 2)
+        for joint in range(cfg.num_joints):
+            for axis in range(2):
+                pick[joint * cfg.in_features + axis, joint * 2 + axis] += 1.0
+                pick[axis, joint * 2 + axis] -= 1.0
+        self.register_buffer("root_centred_xy", pick, persistent=False)
         # Start as a shallow net predicting all joints at the pelvis: blocks begin as identity (zero BN gain)
         # and the head at zero; on CPU-sized budgets this converges several times faster than random init.
         for bn in self.mix_bn:
@@ -142,10 +149,11 @@ class CausalLiu(nn.Module):
             raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
 
         # Temporal attention scores: cosine similarity of each frame's root-centred 2D pose to the newest frame's.
-        pose = (window[..., :2] - window[:, :, :1, :2]).reshape(b, t, j * 2)
+        flat = window.reshape(b, t, j * f)
+        pose = flat @ self.root_centred_xy  # one matmul: ONNX Runtime is slow at slicing/broadcasting x, y pairs
         scores = F.cosine_similarity(pose, pose[:, -1:], dim=-1, eps=1e-6)
 
-        x = window.reshape(b, t, j * f).transpose(1, 2)  # (B, J*F, T)
+        x = flat.transpose(1, 2)  # (B, J*F, T)
         h = self.drop(mish(self.expand(x)))
         # Multi-scale input: the raw window subsampled at stride 3**s, keeping the last frame of each group.
         side = [self.drop(mish(conv(x[:, :, 3**s - 1::3**s]))) for s, conv in enumerate(self.multiscale, 1)]

@@ -47,9 +47,10 @@ def test_model_gives_one_root_relative_pose_per_window(rf):
         model(torch.randn(1, rf - 1, 17, 3))
 
 
-def test_sequence_outputs_ignore_future_frames(lifters):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sequence_outputs_ignore_future_frames(lifters, backend):
     """Lifting every frame of a sequence causally: changing frames after t leaves outputs up to t unchanged."""
-    lifter = lifters["onnxruntime"]
+    lifter = lifters[backend]
     kp, conf = walking_keypoints(120)
     t = 70
 

@@ -56,6 +56,13 @@ else
   stamp_set pip "$root/requirements.txt" "$root/requirements-data.txt"
 fi
 
+# The pybullet wheel carries the DeepMimic humanoid clips used for training; it is read as a zip, not installed.
+if ! compgen -G "$root/runs/data/pybullet-3.2.7-*.whl" >/dev/null; then
+  say "downloading the pybullet 3.2.7 wheel into runs/data (DeepMimic motion clips for training)"
+  run "pip download pybullet" pybullet.log "check that PyPI is reachable" \
+    "$py" -m pip download --disable-pip-version-check --no-deps pybullet==3.2.7 -d "$root/runs/data"
+fi
+
 # 3. The ROS wheels' CMake exports name the wheel builder's Python include dirs; point them at this venv's.
 py_include=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 np_include=$("$py" -c 'import numpy; print(numpy.get_include())')

@@ -23,4 +23,7 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         modules[name].add_arguments(command)
     args = parser.parse_args(argv)
-    return modules[args.command].run(args)
+    try:
+        return modules[args.command].run(args)
+    except (FileExistsError, FileNotFoundError) as err:
+        parser.exit(2, f"pose3d-ros {args.command}: {err}\n")

@@ -79,6 +79,7 @@ def plot_latencies(rows: dict, path: Path) -> Path:
                 x = np.sort(values)
                 ax.plot(x, np.arange(1, len(x) + 1) / len(x), style, color=color, label=f"{what}: {name}")
     ax.axhline(0.95, color="grey", lw=0.8)
+    ax.set_xscale("log")  # a starved run can be 50x slower than a healthy one
     ax.set_xlabel("ms (pipeline: image stamp -> 3D published; detector: detector call alone)")
     ax.set_ylabel("fraction of frames")
     ax.set_title("Latency, cumulative (the grey line is the 95th percentile)")

@@ -90,6 +90,8 @@ class Recorder(Node):
             self._sheet: list[np.ndarray] = []
             self._sheet_stride = 15
             self._written = 0
+            self._view_centre_m: np.ndarray | None = None
+            self._floor_y_m = 1.5
             self.create_subscription(Image, "image_raw", self._on_image, qos.SENSOR)
 
     def _record(self, topic: str, raw: bytes) -> None:
@@ -144,7 +146,10 @@ class Recorder(Node):
         for s in msg_3d.skeletons if msg_3d is not None else []:
             skeletons.append(np.array([[p.x, p.y, p.z] for p in s.joints], np.float32))
             ids.append(s.track_id)
-        panel = render_3d_panel(skeletons, H36M17, size=(frame.shape[0], frame.shape[0]), track_ids=ids)
+        self._follow(skeletons)
+        panel = render_3d_panel(skeletons, H36M17, size=(frame.shape[0], frame.shape[0]), track_ids=ids,
+                                center_m=tuple(self._view_centre_m if self._view_centre_m is not None else (0, 0.5, 3)),
+                                ground_y_m=self._floor_y_m)
         composite = side_by_side(frame, panel)
         self._video.write(composite)
         if self._written % self._sheet_stride == 0:
@@ -153,6 +158,19 @@ class Recorder(Node):
                 self._sheet = self._sheet[::2]
                 self._sheet_stride *= 2
         self._written += 1
+
+    def _follow(self, skeletons: list[np.ndarray], smoothing: float = 0.1) -> None:
+        """Move the 3D view's centre to the people (pelvis mean) and its floor to their ankles, smoothly."""
+        finite = [s for s in skeletons if np.isfinite(s).all()]
+        if not finite:
+            return
+        centre = np.mean([s[0] for s in finite], axis=0)
+        floor = max(float(s[[H36M17.index["left_ankle"], H36M17.index["right_ankle"]], 1].max()) for s in finite)
+        if self._view_centre_m is None:
+            self._view_centre_m, self._floor_y_m = centre, floor
+        else:
+            self._view_centre_m += smoothing * (centre - self._view_centre_m)
+            self._floor_y_m += smoothing * (floor - self._floor_y_m)
 
     def close(self) -> None:
         """Finish the bag, and the video and contact sheet if rendering."""

@@ -74,6 +74,8 @@ def run_pipeline(out_dir: Path, source: dict[str, Any] | None = None, detector: 
     source, detector, lifter: parameter overrides for video_source, keypoint_detector and lifter.
     executor: "single" or "multi" (composed.EXECUTORS).
     """
+    if (out_dir / "bag").exists():
+        raise FileExistsError(f"{out_dir / 'bag'} exists already; choose another output folder or remove it")
     out_dir.mkdir(parents=True, exist_ok=True)
     context = Context()
     rclpy.init(args=["--ros-args", "--params-file", str(share_dir() / "config" / "pose3d_ros.yaml")],

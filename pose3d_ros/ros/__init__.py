@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -14,3 +15,19 @@ def share_dir() -> Path:
     import pose3d_ros.msg
 
     return Path(pose3d_ros.msg.__file__).resolve().parents[5] / "share" / "pose3d_ros"
+
+
+def spin_node(make_node: Callable[[], object], args: list[str] | None = None) -> None:
+    """The body of a node executable: init rclpy, spin ``make_node()`` until Ctrl-C or shutdown, clean up."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=args)
+    node = make_node()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()

@@ -12,8 +12,6 @@ import time
 from collections import deque
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
@@ -21,7 +19,7 @@ from pose3d_ros.detect import DetectorError, make_detector
 from pose3d_ros.image import ImageFormatError
 from pose3d_ros.msg import Skeleton2DArray
 from pose3d_ros.pipeline import KeypointStage
-from pose3d_ros.ros import qos
+from pose3d_ros.ros import qos, spin_node
 from pose3d_ros.ros.conversions import image_msg_to_rgb, skeletons_2d_msg, stamp_ns
 from pose3d_ros.ros.diagnostics import Health
 from pose3d_ros.ros.params import declare
@@ -141,12 +139,4 @@ class KeypointDetector(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = KeypointDetector()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(KeypointDetector, args)

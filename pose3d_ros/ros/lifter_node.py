@@ -13,8 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
@@ -28,7 +26,7 @@ from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from pose3d_ros.people import Person3D
 from pose3d_ros.pipeline import LiftStage
 from pose3d_ros.predict import MotionExtrapolator
-from pose3d_ros.ros import qos
+from pose3d_ros.ros import qos, spin_node
 from pose3d_ros.ros.conversions import (
     camera_info_to_model,
     skeleton_markers,
@@ -196,12 +194,4 @@ class Lifter(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = Lifter()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(Lifter, args)

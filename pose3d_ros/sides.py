@@ -1,9 +1,10 @@
 """Undo a 2D detector's left/right swaps: a tracked person's sides cannot trade places between two frames.
 
 Single-view detectors (MediaPipe among them) sometimes label a person's left side as right and vice versa,
-for tens of frames, when the person could be facing either way. Real motion moves a joint a little from one
-frame to the next; a swap moves every left joint onto the right one's place. So when the mirrored labelling
-of a frame lies much closer to the track's previous frame than the labelling as given, the frame is relabelled.
+for tens of frames, when the person could be facing either way: the whole body, or only the legs or the arms.
+Real motion moves a joint a little from one frame to the next; a swap moves every left joint onto the right
+one's place. So when the mirrored labelling of the body, then of the legs, then of the arms lies much closer to
+the track's previous frame than the labelling as given, that part of the frame is relabelled.
 Bounded: at most ``max_tracks`` tracks remembered, the longest-unseen forgotten first.
 """
 
@@ -15,6 +16,16 @@ import numpy as np
 
 from pose3d_ros.layouts import Layout
 
+# Joint kinds (the name after left_/right_) of each limb that a detector may swap on its own.
+_LIMBS = ({"hip", "knee", "ankle", "heel", "foot_index"}, {"shoulder", "elbow", "wrist", "pinky", "index", "thumb"})
+
+
+def _limb_flip(layout: Layout, kinds: set[str]) -> np.ndarray:
+    """The permutation that swaps left and right of one limb's joints only."""
+    full = layout.flip_permutation()
+    return np.array([full[i] if name.split("_", 1)[-1] in kinds and name.startswith(("left_", "right_")) else i
+                     for i, name in enumerate(layout.names)])
+
 
 class SideSwapGuard:
     """Keeps each track's left/right labelling consistent from frame to frame.
@@ -24,7 +35,7 @@ class SideSwapGuard:
     """
 
     def __init__(self, layout: Layout, ratio: float = 0.5, min_confidence: float = 0.3, max_tracks: int = 16):
-        self.permutation = layout.flip_permutation()
+        self.permutations = [layout.flip_permutation(), *(_limb_flip(layout, limb) for limb in _LIMBS)]
         self.ratio = ratio
         self.min_confidence = min_confidence
         self.max_tracks = max_tracks
@@ -37,13 +48,13 @@ class SideSwapGuard:
     def apply(self, track_id: int, keypoints_px: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the frame's (J, 2) keypoints and (J,) confidences, relabelled if they were swapped."""
         previous = self._previous.pop(track_id, None)
-        if previous is not None:
-            mirrored = keypoints_px[self.permutation]
+        for permutation in self.permutations if previous is not None else ():
+            mirrored = keypoints_px[permutation]
             seen = confidence >= self.min_confidence
             as_given = self._distance(keypoints_px, previous, seen)
-            swapped = self._distance(mirrored, previous, seen[self.permutation])
+            swapped = self._distance(mirrored, previous, seen[permutation])
             if swapped < self.ratio * as_given:
-                keypoints_px, confidence = mirrored, confidence[self.permutation]
+                keypoints_px, confidence = mirrored, confidence[permutation]
                 self.swaps += 1
         self._previous[track_id] = keypoints_px
         if len(self._previous) > self.max_tracks:

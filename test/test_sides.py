@@ -37,3 +37,16 @@ def test_motion_is_not_mistaken_for_a_swap_and_tracks_are_separate_and_bounded()
     guard.apply(2, _person(100)[PERM], conf)  # a new track: nothing to compare with
     guard.apply(3, _person(500), conf)
     assert guard.swaps == 0 and len(guard) == 2
+
+
+def test_legs_swapped_alone_are_relabelled_alone():
+    guard = SideSwapGuard(H36M17)
+    conf = np.ones(17)
+    guard.apply(1, _person(300), conf)
+    legs_swapped = _person(302)
+    for side in ("hip", "knee", "ankle"):
+        left, right = H36M17.index[f"left_{side}"], H36M17.index[f"right_{side}"]
+        legs_swapped[[left, right]] = legs_swapped[[right, left]]
+    kp, _ = guard.apply(1, legs_swapped, conf)
+    np.testing.assert_allclose(kp, _person(302))
+    assert guard.swaps == 1

@@ -1,10 +1,15 @@
 """Train a causal lifter on augmented motion capture.
 
     python -m pose3d_ros.lift.train --config config/train/causal_liu.yaml [--resume]
+    torchrun --standalone --nproc_per_node=4 -m pose3d_ros.lift.train --config ...   # several GPUs (DDP)
 
 Writes ``<out_dir>/last.pt`` every epoch (resumable), ``<out_dir>/best.pt`` (lowest MPJPE on the held-out
 climb sequence with noisy 2D) and ``<out_dir>/metrics.jsonl``. Export the result with
 ``python -m pose3d_ros.lift.export``.
+
+Under torchrun each process trains on batch_size / world size windows of its own per step (the global batch
+stays batch_size) with DistributedDataParallel: NCCL on CUDA, gloo on CPU; only rank 0 evaluates, logs and
+saves. A single process draws exactly the random stream it always did, so its runs stay reproducible.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import yaml
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pose3d_ros.data import deepmimic, mocap
@@ -105,9 +113,15 @@ def main(argv: list[str] | None = None) -> None:
 
     cfg = TrainConfig.from_yaml(args.config)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
+    world, rank = _init_distributed(device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+        torch.cuda.set_device(device)
+    lead = rank == 0
     torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(cfg.seed if world == 1 else [cfg.seed, rank])
+    batch_size = cfg.batch_size // world
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -127,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
                 np.random.default_rng(cfg.seed + 1000), [clips[n] for n in cfg.deepmimic_heldout],
                 cfg.eval_windows, window, NOISY_EVAL)
 
-    model = CausalLiu(cfg.model).to(device)
+    net = CausalLiu(cfg.model).to(device)
+    model = DistributedDataParallel(net) if world > 1 else net
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
     floor = cfg.lr_final / cfg.lr
@@ -136,21 +151,26 @@ def main(argv: list[str] | None = None) -> None:
     start_epoch, best = 0, float("inf")
     if args.resume:
         state = torch.load(out_dir / "last.pt", map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
+        net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, best = state["epoch"] + 1, state["best_p1_mm"]
-        rng.bit_generator.state = state["rng"]
+        # The saved stream is rank 0's; other ranks continue on a stream of their own.
+        rng = np.random.default_rng([cfg.seed, rank, start_epoch]) if rank else rng
+        if lead:
+            rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
 
-    print(f"{cfg.name}: {sum(p.numel() for p in model.parameters()):,} parameters, device {device}, "
-          f"train frames {sum(map(len, train_seqs))}, held-out frames {sum(map(len, heldout))}")
+    if lead:
+        print(f"{cfg.name}: {sum(p.numel() for p in net.parameters()):,} parameters, device {device}, "
+              f"{world} process(es), train frames {sum(map(len, train_seqs))}, "
+              f"held-out frames {sum(map(len, heldout))}")
     for epoch in range(start_epoch, cfg.epochs):
         started = time.monotonic()
         losses = []
-        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step")
+        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", disable=not lead)
         for _ in bar:
-            x, y = to_features(synthesize(rng, train_seqs, cfg.batch_size, window, cfg.augment), device)
+            x, y = to_features(synthesize(rng, train_seqs, batch_size, window, cfg.augment), device)
             loss = mpjpe(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -158,15 +178,28 @@ def main(argv: list[str] | None = None) -> None:
             scheduler.step()
             losses.append(loss.item())
             bar.set_postfix(mpjpe_mm=f"{1000 * np.mean(losses[-50:]):.1f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
+        if not lead:
+            continue
         metrics = {"epoch": epoch + 1, "train_p1_mm": 1000.0 * float(np.mean(losses)),
-                   **evaluate(model, eval_batches, device), "epoch_s": time.monotonic() - started}
+                   **evaluate(net, eval_batches, device), "epoch_s": time.monotonic() - started}
         tqdm.write(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}))
         with open(out_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(metrics) + "\n")
         if metrics["noisy_p1_mm"] < best:
             best = metrics["noisy_p1_mm"]
-            save(out_dir / "best.pt", cfg, model, optimizer, scheduler, epoch, best, rng, metrics)
-        save(out_dir / "last.pt", cfg, model, optimizer, scheduler, epoch, best, rng, metrics)
+            save(out_dir / "best.pt", cfg, net, optimizer, scheduler, epoch, best, rng, metrics)
+        save(out_dir / "last.pt", cfg, net, optimizer, scheduler, epoch, best, rng, metrics)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def _init_distributed(device: torch.device) -> tuple[int, int]:
+    """(world size, rank): joins the process group when started by torchrun (WORLD_SIZE > 1), else (1, 0)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 1, 0
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return world, dist.get_rank()
 
 
 if __name__ == "__main__":

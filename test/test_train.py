@@ -11,7 +11,6 @@ import torch
 import yaml
 
 
-
 def _config(tmp_path: Path, epochs: int) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump({

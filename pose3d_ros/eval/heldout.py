@@ -4,7 +4,7 @@ Complements the Pose2Sim recording, whose reference is triangulated from a detec
 motion capture the model never trained on, so the error of the lifter and the camera placement is measured on
 its own. The sequence is sampled at ``fps`` and cut into segments of ``segment_s``; each segment is seen by a
 seeded random camera of the training distribution aimed at it (one camera would lose a climber who walks off),
-with exact 2D or detector-like noise, and lifted frame by frame with a fresh ``LiftStage``, as a new track.
+with exact 2D or detector-like noise, and lifted frame by frame as a new track (eval.lifter.lift_sequence).
 Frames where a joint leaves the image or comes nearer than 0.5 m are not scored.
 """
 
@@ -16,10 +16,9 @@ from pose3d_ros.camera import CameraModel
 from pose3d_ros.data import mocap
 from pose3d_ros.data.augment import AugmentConfig, detector_noise, project, random_cameras, to_camera
 from pose3d_ros.eval.baseline import evaluate_view
+from pose3d_ros.eval.lifter import lift_sequence
 from pose3d_ros.eval.metrics import root_error_mm
 from pose3d_ros.lift import LifterRuntime
-from pose3d_ros.people import Person2D
-from pose3d_ros.pipeline import LiftStage
 
 
 def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0, segment_s: float = 4.0,
@@ -38,15 +37,10 @@ def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0
         keypoints_px, confidence = detector_noise(rng, keypoints_px, AugmentConfig())
     visible = ((truth_cam_m[..., 2] > 0.5).all(-1) & (keypoints_px >= 0).all((-1, -2))
                & (keypoints_px < sizes[:, None, None, :]).all((-1, -2)))
-    lifted = np.full(truth_cam_m.shape, np.nan, np.float32)
-    for s in range(len(segments)):
-        stage = LiftStage(lifter)
-        camera = CameraModel(K[s], int(sizes[s][0]), int(sizes[s][1]))
-        for f in range(length):
-            person = Person2D(1, keypoints_px[s, f].astype(np.float32), confidence[s, f], 1.0, np.zeros(4))
-            people, _ = stage.process(round(f * 1e9 / fps), [person], camera)
-            if people:
-                lifted[s, f] = people[0].joints_cam_m
+    lifted = np.stack([
+        lift_sequence(lifter, keypoints_px[s].astype(np.float32), confidence[s],
+                      CameraModel(K[s], int(sizes[s][0]), int(sizes[s][1])), fps)
+        for s in range(len(segments))])
     lifted[~visible] = np.nan
     errors = [evaluate_view(lifted[s], truth_cam_m[s]) for s in range(len(segments))]
     root = np.concatenate([root_error_mm(lifted[s], truth_cam_m[s]) for s in range(len(segments))])

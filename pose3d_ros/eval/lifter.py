@@ -32,24 +32,29 @@ class LiftedView:
     root_mm: np.ndarray  # (F,) distance between lifted and reference pelvis
 
 
-def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime) -> np.ndarray:
-    """Stream view ``view``'s 2D keypoints through a fresh side-swap guard and LiftStage, as the nodes do;
-    return (F, 17, 3) camera-frame joints."""
-    width, height = (int(x) for x in reference.image_size[view])
-    camera = CameraModel(reference.K[view], width, height)
+def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel,
+                  fps: float) -> np.ndarray:
+    """Stream one person's (F, 17, 2) keypoints and (F, 17) confidences, frame by frame at ``fps``, through a
+    fresh side-swap guard and LiftStage, as the nodes do; return (F, 17, 3) camera-frame joints, NaN where the
+    person was not seen or not lifted."""
     sides = SideSwapGuard(H36M17)
     stage = LiftStage(lifter)
-    keypoints_px, confidence = reference.keypoints_px[view], reference.confidence[view]
     out = np.full((len(keypoints_px), 17, 3), np.nan, np.float32)
     for f in range(len(keypoints_px)):
         if not (confidence[f] > 0).any():
             continue
-        stamp_ns = round(f * 1e9 / reference.fps)
         kp, conf = sides.apply(1, keypoints_px[f], confidence[f])
-        people, _ = stage.process(stamp_ns, [Person2D(1, kp, conf, 1.0, np.zeros(4))], camera)
+        people, _ = stage.process(round(f * 1e9 / fps), [Person2D(1, kp, conf, 1.0, np.zeros(4))], camera)
         if people:
             out[f] = people[0].joints_cam_m
     return out
+
+
+def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime) -> np.ndarray:
+    """Lift view ``view`` of ``reference`` on its own (lift_sequence); return (F, 17, 3) camera-frame joints."""
+    width, height = (int(x) for x in reference.image_size[view])
+    camera = CameraModel(reference.K[view], width, height)
+    return lift_sequence(lifter, reference.keypoints_px[view], reference.confidence[view], camera, reference.fps)
 
 
 def evaluate_lifter(reference: Pose2SimReference, lifter: LifterRuntime) -> list[LiftedView]:

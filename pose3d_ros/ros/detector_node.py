@@ -127,7 +127,8 @@ class KeypointDetector(Node):
             ms = np.asarray(self.detect_s) * 1e3
             self.health.values.update({
                 "detect_ms_p50": f"{np.percentile(ms, 50):.1f}", "detect_ms_p95": f"{np.percentile(ms, 95):.1f}",
-                "frames_processed": str(self.frames_processed), "frames_dropped": str(self.frames_dropped),
+                "frames_received": str(self.frames_received), "frames_processed": str(self.frames_processed),
+                "frames_dropped": str(self.frames_dropped),
             })
 
     def destroy_node(self) -> None:

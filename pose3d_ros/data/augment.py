@@ -141,6 +141,8 @@ class Batch:
     confidence: np.ndarray  # (B, T, 17) float32
     K: np.ndarray  # (B, 3, 3) float64 intrinsics
     joints_cam_m: np.ndarray  # (B, 17, 3) float32, newest frame, camera frame, pelvis at 0
+    root_cam_m: np.ndarray | None = None  # (B, 3) float32, newest frame's pelvis in the camera frame
+    image_size: np.ndarray | None = None  # (B, 2) int (width, height) of each virtual camera's image
 
 
 def synthesize(rng: np.random.Generator, sequences: list[np.ndarray], batch: int, window: int,
@@ -151,8 +153,9 @@ def synthesize(rng: np.random.Generator, sequences: list[np.ndarray], batch: int
     idx = window_indices(rng, lengths, seq, window, cfg)
     joints = np.stack([sequences[s][i] for s, i in zip(seq, idx)]).astype(np.float64)
     joints = mirror(rng, scale_bones(rng, joints, cfg), cfg)
-    K, R, centre, _ = random_cameras(rng, joints, cfg)
+    K, R, centre, size = random_cameras(rng, joints, cfg)
     joints_cam = to_camera(joints, R, centre)
     keypoints_px, confidence = detector_noise(rng, project(joints_cam, K), cfg)
     target = joints_cam[:, -1] - joints_cam[:, -1, :1]
-    return Batch(keypoints_px.astype(np.float32), confidence, K, target.astype(np.float32))
+    return Batch(keypoints_px.astype(np.float32), confidence, K, target.astype(np.float32),
+                 joints_cam[:, -1, 0].astype(np.float32), size)

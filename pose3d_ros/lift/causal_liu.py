@@ -114,6 +114,9 @@ class TemporalAttention(nn.Module):
 class CausalLiu(nn.Module):
     """(B, T, J, 3) normalised 2D window [x, y, confidence] -> (B, J, 3) root-relative 3D of the newest frame."""
 
+    Config = CausalLiuConfig
+    needs_image = False
+
     def __init__(self, cfg: CausalLiuConfig):
         super().__init__()
         self.cfg = cfg
@@ -169,3 +172,6 @@ class CausalLiu(nn.Module):
 
         joints = self.head(h).view(b, j, 3)
         return joints - joints[:, :1]
+
+
+MODEL = CausalLiu

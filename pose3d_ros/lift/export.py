@@ -19,7 +19,7 @@ import onnx
 import torch
 
 from pose3d_ros.layouts import H36M17
-from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
+from pose3d_ros.lift.architectures import architecture, build_model
 from pose3d_ros.lift.inputs import NORMALISATION
 
 OPSET = 18
@@ -29,13 +29,17 @@ def metadata_for(state: dict) -> dict[str, str]:
     """String metadata describing a training checkpoint (stored in ONNX metadata_props and the .pt)."""
     cfg = state["train_config"]
     metrics = state["metrics"]
+    arch = architecture(state.get("architecture", "causal_liu"))
+    model_config = state["model_config"]
+    image = (f"; image (P, 3, {model_config['crop_size']}, {model_config['crop_size']}) float32 RGB in [0, 1]: "
+             "the person's crop (lift/crops.py)") if "crop_size" in model_config else ""
     return {
-        "architecture": "causal_liu",
-        "paper": "Liu et al., IJCV 2021, causal single-output form",
-        "receptive_field": str(cfg["model"]["receptive_field"]),
+        "architecture": arch.name,
+        "paper": arch.paper,
+        "receptive_field": str(model_config["receptive_field"]),
         "layout": H36M17.name,
         "input_normalisation": NORMALISATION,
-        "input": "window (P, T, 17, 3) float32: normalised x, y, confidence; oldest frame first",
+        "input": "window (P, T, 17, 3) float32: normalised x, y, confidence; oldest frame first" + image,
         "output": "joints (P, 17, 3) float32: newest frame, metres, camera optical frame, pelvis at 0",
         "model_config": json.dumps(state["model_config"]),
         "training_data": "holosoma-retargeting==0.1.0 demo_data/climb mocap_climb_seq "
@@ -54,20 +58,23 @@ def metadata_for(state: dict) -> dict[str, str]:
 def export(checkpoint: Path, out: Path) -> dict[str, str]:
     """Write ``out`` (.onnx) and its .pt sibling from a training checkpoint; return the metadata."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = CausalLiu(CausalLiuConfig(**state["model_config"]))
+    model = build_model(state.get("architecture", "causal_liu"), state["model_config"])
     model.load_state_dict(state["model"])
     model.eval()
     meta = metadata_for(state)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"metadata": meta, "model": model.state_dict()}, out.with_suffix(".pt"))
 
-    example = torch.zeros(2, model.cfg.receptive_field, H36M17.num_joints, model.cfg.in_features)
+    people = torch.export.Dim("people", min=1, max=4096)
+    inputs = {"window": torch.zeros(2, model.cfg.receptive_field, H36M17.num_joints, model.cfg.in_features)}
+    if model.needs_image:
+        inputs["image"] = torch.zeros(2, 3, model.cfg.crop_size, model.cfg.crop_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            model, (example,), dynamo=True, opset_version=OPSET, external_data=False,
-            input_names=["window"], output_names=["joints"],
-            dynamic_shapes={"window": {0: torch.export.Dim("people", min=1, max=4096)}}, verbose=False,
+            model, tuple(inputs.values()), dynamo=True, opset_version=OPSET, external_data=False,
+            input_names=list(inputs), output_names=["joints"],
+            dynamic_shapes={name: {0: people} for name in inputs}, verbose=False,
         )
     proto = program.model_proto
     onnx.helper.set_model_props(proto, meta)

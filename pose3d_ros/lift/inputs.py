@@ -23,6 +23,18 @@ def normalize_window(keypoints_px: np.ndarray, confidence: np.ndarray, K: np.nda
     Returns (P, T, J, 3) float32 [x, y, confidence]; missing joints (confidence below MIN_CONFIDENCE or a
     non-finite coordinate) are (0, 0, 0).
     """
+    return _normalize(keypoints_px, confidence, K)[0]
+
+
+def window_frame(keypoints_px: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where normalize_window puts each window's origin and unit: (centre (P, 2) in intrinsics-normalised
+    image coordinates, scale (P,) in the same units). Normalised x = (intrinsics-normalised x - centre) / scale."""
+    _, centre, scale = _normalize(keypoints_px, confidence, K)
+    return centre, scale
+
+
+def _normalize(keypoints_px: np.ndarray, confidence: np.ndarray, K: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p, t, j, _ = keypoints_px.shape
     K = np.broadcast_to(np.asarray(K, dtype=np.float32), (p, 3, 3))[:, :, :, None, None]
     # x and y as separate (P, T, J) planes: numpy is several times slower over a trailing axis of 2.
@@ -52,4 +64,4 @@ def normalize_window(keypoints_px: np.ndarray, confidence: np.ndarray, K: np.nda
     out[..., 0] = (x - root_x) * gain
     out[..., 1] = (y - root_y) * gain
     out[..., 2] = np.where(valid, confidence, 0.0)
-    return out
+    return out, np.concatenate([root_x[:, 0], root_y[:, 0]], axis=1), scale

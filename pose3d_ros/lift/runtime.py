@@ -34,14 +34,16 @@ class CameraModel(Protocol):
 class LifterRuntime(Protocol):
     receptive_field: int
     layout_name: str
+    crop_size: int  # side of the image crop the model reads (lift/crops.py); 0 = 2D keypoints only
 
-    def lift(self, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel) -> np.ndarray:
+    def lift(self, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel,
+             crops: np.ndarray | None = None) -> np.ndarray:
         """Lift the newest frame of each person's window.
 
         keypoints_px: (P, T, 17, 2) float32 pixels in the H36M-17 layout, T == receptive_field, oldest
-        first; confidence: (P, T, 17) float32 in [0, 1] (0 = missing). Returns (P, 17, 3) float32
-        root-relative joints in metres for the newest frame, camera optical frame (x right, y down,
-        z forward), pelvis at 0.
+        first; confidence: (P, T, 17) float32 in [0, 1] (0 = missing); crops: (P, 3, S, S) float32, each
+        person's newest-frame crop, required when crop_size S > 0. Returns (P, 17, 3) float32 root-relative
+        joints in metres for the newest frame, camera optical frame (x right, y down, z forward), pelvis at 0.
         """
         ...
 
@@ -64,19 +66,25 @@ class _Lifter:
 
     layout_name = H36M17.name
     receptive_field: int
+    crop_size = 0
 
-    def lift(self, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel) -> np.ndarray:
+    def lift(self, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel,
+             crops: np.ndarray | None = None) -> np.ndarray:
         p = keypoints_px.shape[0] if keypoints_px.ndim == 4 else -1
         expected = (p, self.receptive_field, H36M17.num_joints)
         if keypoints_px.shape != (*expected, 2) or confidence.shape != expected:
             raise ValueError(f"keypoints_px {keypoints_px.shape} / confidence {confidence.shape}; expected "
                              f"(P, {self.receptive_field}, {H36M17.num_joints}, 2) / (P, {self.receptive_field}, "
                              f"{H36M17.num_joints})")
+        if self.crop_size and (crops is None or crops.shape != (p, 3, self.crop_size, self.crop_size)):
+            raise ValueError(f"crops {None if crops is None else crops.shape}; this model reads image crops "
+                             f"(P, 3, {self.crop_size}, {self.crop_size}) float32 (lift/crops.py)")
         if p == 0:
             return np.zeros((0, H36M17.num_joints, 3), np.float32)
-        return self._run(normalize_window(keypoints_px, confidence, camera.K))
+        window = normalize_window(keypoints_px, confidence, camera.K)
+        return self._run(window) if not self.crop_size else self._run(window, crops.astype(np.float32, copy=False))
 
-    def _run(self, window: np.ndarray) -> np.ndarray:
+    def _run(self, window: np.ndarray, crops: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -94,37 +102,39 @@ class OnnxLifter(_Lifter):
                               "pose3d_ros.lift.export") from exc
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.receptive_field = _check_metadata(self.metadata, path)
-        self.input_name = self.session.get_inputs()[0].name
+        inputs = {i.name: i.shape for i in self.session.get_inputs()}
+        self.crop_size = int(inputs["image"][-1]) if "image" in inputs else 0
 
-    def _run(self, window: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: window})[0]
+    def _run(self, window: np.ndarray, crops: np.ndarray | None = None) -> np.ndarray:
+        feed = {"window": window} if crops is None else {"window": window, "image": crops}
+        return self.session.run(None, feed)[0]
 
 
 class TorchLifter(_Lifter):
     def __init__(self, path: Path, num_threads: int):
         import torch
 
-        from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
+        from pose3d_ros.lift.architectures import build_model
 
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             self.metadata = state["metadata"]
-            if self.metadata.get("architecture") != "causal_liu":
-                raise ValueError(f"architecture '{self.metadata.get('architecture')}' unknown")
-            self.model = CausalLiu(CausalLiuConfig(**json.loads(self.metadata["model_config"])))
+            self.model = build_model(self.metadata.get("architecture", ""), json.loads(self.metadata["model_config"]))
             self.model.load_state_dict(state["model"])
         except Exception as exc:  # torch.load raises many types for a bad file; all mean "unusable"
             raise LifterError(f"cannot load torch model '{path}': {exc}; expected a .pt written by "
                               "pose3d_ros.lift.export (dict with 'metadata' and 'model')") from exc
         self.model.eval()
         self.receptive_field = _check_metadata(self.metadata, path)
+        self.crop_size = self.model.cfg.crop_size if self.model.needs_image else 0
         torch.set_num_threads(num_threads)  # process-wide in torch; the node runs one lifter
         self._torch = torch
 
-    def _run(self, window: np.ndarray) -> np.ndarray:
+    def _run(self, window: np.ndarray, crops: np.ndarray | None = None) -> np.ndarray:
         torch = self._torch
+        inputs = [window] if crops is None else [window, crops]
         with torch.inference_mode():
-            return self.model(torch.from_numpy(window)).numpy()
+            return self.model(*map(torch.from_numpy, inputs)).numpy()
 
 
 def make_lifter(backend: str, model_path: str | Path, num_threads: int = 1, **accelerator) -> LifterRuntime:

@@ -1,11 +1,13 @@
-"""Train a causal lifter on augmented motion capture.
+"""Train a lifter (any of lift/architectures.py) on augmented motion capture.
 
     python -m pose3d_ros.lift.train --config config/train/causal_liu.yaml [--resume]
     torchrun --standalone --nproc_per_node=4 -m pose3d_ros.lift.train --config ...   # several GPUs (DDP)
 
 Writes ``<out_dir>/last.pt`` every epoch (resumable), ``<out_dir>/best.pt`` (lowest MPJPE on the held-out
 climb sequence with noisy 2D) and ``<out_dir>/metrics.jsonl``. Export the result with
-``python -m pose3d_ros.lift.export``.
+``python -m pose3d_ros.lift.export``. ``init_from`` starts from another run's weights (a second training
+stage); parameters the model froze (requires_grad False) are not optimised. Models that read the image get
+rendered crops of each window's newest frame (data/render.py).
 
 Under torchrun each process trains on batch_size / world size windows of its own per step (the global batch
 stays batch_size) with DistributedDataParallel: NCCL on CUDA, gloo on CPU; only rank 0 evaluates, logs and
@@ -31,7 +33,7 @@ from tqdm import tqdm
 
 from pose3d_ros.data import deepmimic, mocap
 from pose3d_ros.data.augment import AugmentConfig, Batch, synthesize
-from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
+from pose3d_ros.lift.architectures import build_model
 from pose3d_ros.lift.inputs import normalize_window
 from pose3d_ros.lift.metrics import mpjpe, p_mpjpe
 
@@ -47,8 +49,10 @@ class TrainConfig:
     name: str
     seed: int
     out_dir: str
-    model: CausalLiuConfig
+    model: dict  # the architecture's config fields
     augment: AugmentConfig
+    architecture: str = "causal_liu"
+    init_from: str | None = None  # checkpoint whose weights start this run (strict: same architecture)
     mocap_root: str | None = None  # default: the installed holosoma-retargeting wheel
     train_sequences: tuple[int, ...] = (0, 1, 2, 3)
     heldout_sequences: tuple[int, ...] = (4,)
@@ -67,26 +71,31 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
         raw = yaml.safe_load(Path(path).read_text())
-        raw["model"] = CausalLiuConfig(**raw.get("model", {}))
+        raw["model"] = dict(raw.get("model") or {})
         aug = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("augment", {}).items()}
         raw["augment"] = AugmentConfig(**aug)
         return cls(**raw)
 
 
-def to_features(batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batch -> (normalised windows (B, T, 17, 3), targets (B, 17, 3)) on ``device``."""
-    x = torch.from_numpy(normalize_window(batch.keypoints_px, batch.confidence, batch.K))
-    return x.to(device), torch.from_numpy(batch.joints_cam_m).to(device)
+def to_features(batch: Batch, device: torch.device, model: torch.nn.Module,
+                rng: np.random.Generator) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """Batch -> (model inputs: normalised windows (B, T, 17, 3) [, crops (B, 3, S, S)], targets (B, 17, 3))."""
+    inputs = [torch.from_numpy(normalize_window(batch.keypoints_px, batch.confidence, batch.K))]
+    if model.needs_image:
+        from pose3d_ros.data.render import render_crops
+
+        inputs.append(torch.from_numpy(render_crops(rng, batch, model.cfg.crop_size)))
+    return tuple(x.to(device) for x in inputs), torch.from_numpy(batch.joints_cam_m).to(device)
 
 
 @torch.no_grad()
-def evaluate(model: CausalLiu, batches: dict[str, Batch], device: torch.device) -> dict[str, float]:
-    """P1 / P2 in mm for each named evaluation batch."""
+def evaluate(model: torch.nn.Module, batches: dict[str, tuple[tuple[torch.Tensor, ...], torch.Tensor]]
+             ) -> dict[str, float]:
+    """P1 / P2 in mm for each named evaluation set of (inputs, targets)."""
     model.eval()
     out = {}
-    for name, batch in batches.items():
-        x, y = to_features(batch, device)
-        pred = torch.cat([model(chunk) for chunk in x.split(512)])
+    for name, (inputs, y) in batches.items():
+        pred = torch.cat([model(*chunk) for chunk in zip(*(x.split(512) for x in inputs))])
         out[f"{name}_p1_mm"] = 1000.0 * mpjpe(pred, y).item()
         out[f"{name}_p2_mm"] = 1000.0 * p_mpjpe(pred.cpu().numpy(), y.cpu().numpy())
     model.train()
@@ -97,7 +106,7 @@ def save(path: Path, cfg: TrainConfig, model, optimizer, scheduler, epoch: int, 
          rng: np.random.Generator, metrics: dict) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save({
-        "model_config": asdict(cfg.model), "train_config": asdict(cfg),
+        "architecture": cfg.architecture, "model_config": asdict(model.cfg), "train_config": asdict(cfg),
         "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "epoch": epoch, "best_p1_mm": best, "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
         "metrics": metrics,
@@ -128,22 +137,31 @@ def main(argv: list[str] | None = None) -> None:
     files = mocap.find_sequences(cfg.mocap_root)
     train_seqs = [mocap.load_sequence(files[i]) for i in cfg.train_sequences]
     heldout = [mocap.load_sequence(files[i]) for i in cfg.heldout_sequences]
-    window = cfg.model.receptive_field
-    eval_batches = {
-        name: synthesize(np.random.default_rng(cfg.seed + 1000), heldout, cfg.eval_windows, window, aug)
-        for name, aug in (("clean", CLEAN_EVAL), ("noisy", NOISY_EVAL))
+    net = build_model(cfg.architecture, cfg.model).to(device)
+    if cfg.init_from is not None:
+        init = torch.load(cfg.init_from, map_location=device, weights_only=False)
+        if init.get("architecture", "causal_liu") != cfg.architecture:
+            raise ValueError(f"init_from '{cfg.init_from}' holds a '{init.get('architecture')}' model; "
+                             f"expected '{cfg.architecture}'")
+        net.load_state_dict(init["model"])
+    window = net.cfg.receptive_field
+    eval_sets = {
+        name: (heldout, aug) for name, aug in (("clean", CLEAN_EVAL), ("noisy", NOISY_EVAL))
     }
     if cfg.deepmimic_source is not None:
         clips = deepmimic.load_clips(cfg.deepmimic_source, fps=mocap.MOCAP_FPS)
         train_seqs += [c for name, c in clips.items() if name not in cfg.deepmimic_heldout]
         if cfg.deepmimic_heldout:
-            eval_batches["deepmimic_noisy"] = synthesize(
-                np.random.default_rng(cfg.seed + 1000), [clips[n] for n in cfg.deepmimic_heldout],
-                cfg.eval_windows, window, NOISY_EVAL)
+            eval_sets["deepmimic_noisy"] = ([clips[n] for n in cfg.deepmimic_heldout], NOISY_EVAL)
+    eval_batches = {}
+    for name, (seqs, aug) in eval_sets.items():
+        eval_rng = np.random.default_rng(cfg.seed + 1000)
+        eval_batches[name] = to_features(synthesize(eval_rng, seqs, cfg.eval_windows, window, aug), device, net,
+                                         eval_rng)
 
-    net = CausalLiu(cfg.model).to(device)
     model = DistributedDataParallel(net) if world > 1 else net
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                                  weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
     floor = cfg.lr_final / cfg.lr
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -162,7 +180,8 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_rng_state(state["torch_rng"])
 
     if lead:
-        print(f"{cfg.name}: {sum(p.numel() for p in net.parameters()):,} parameters, device {device}, "
+        print(f"{cfg.name}: {cfg.architecture}, {sum(p.numel() for p in net.parameters()):,} parameters "
+              f"({sum(p.numel() for p in net.parameters() if p.requires_grad):,} trained), device {device}, "
               f"{world} process(es), train frames {sum(map(len, train_seqs))}, "
               f"held-out frames {sum(map(len, heldout))}")
     for epoch in range(start_epoch, cfg.epochs):
@@ -170,8 +189,8 @@ def main(argv: list[str] | None = None) -> None:
         losses = []
         bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", disable=not lead)
         for _ in bar:
-            x, y = to_features(synthesize(rng, train_seqs, batch_size, window, cfg.augment), device)
-            loss = mpjpe(model(x), y)
+            x, y = to_features(synthesize(rng, train_seqs, batch_size, window, cfg.augment), device, net, rng)
+            loss = mpjpe(model(*x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -181,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         if not lead:
             continue
         metrics = {"epoch": epoch + 1, "train_p1_mm": 1000.0 * float(np.mean(losses)),
-                   **evaluate(net, eval_batches, device), "epoch_s": time.monotonic() - started}
+                   **evaluate(net, eval_batches), "epoch_s": time.monotonic() - started}
         tqdm.write(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}))
         with open(out_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(metrics) + "\n")

@@ -52,7 +52,7 @@ class TrainConfig:
     model: dict  # the architecture's config fields
     augment: AugmentConfig
     architecture: str = "causal_liu"
-    init_from: str | None = None  # checkpoint whose weights start this run (strict: same architecture)
+    init_from: str | None = None  # checkpoint whose weights start this run (same architecture; new layers fresh)
     mocap_root: str | None = None  # default: the installed holosoma-retargeting wheel
     train_sequences: tuple[int, ...] = (0, 1, 2, 3)
     heldout_sequences: tuple[int, ...] = (4,)
@@ -143,7 +143,11 @@ def main(argv: list[str] | None = None) -> None:
         if init.get("architecture", "causal_liu") != cfg.architecture:
             raise ValueError(f"init_from '{cfg.init_from}' holds a '{init.get('architecture')}' model; "
                              f"expected '{cfg.architecture}'")
-        net.load_state_dict(init["model"])
+        missing, unexpected = net.load_state_dict(init["model"], strict=False)
+        if unexpected:
+            raise ValueError(f"init_from '{cfg.init_from}' has weights this model lacks: {unexpected[:5]}")
+        if rank == 0 and missing:
+            print(f"init_from {cfg.init_from}: {len(missing)} tensors start fresh (e.g. {missing[0]})")
     window = net.cfg.receptive_field
     eval_sets = {
         name: (heldout, aug) for name, aug in (("clean", CLEAN_EVAL), ("noisy", NOISY_EVAL))

@@ -10,6 +10,7 @@ COMMANDS = {
     "demo": ("pose3d_ros.commands.demo", "run the ROS 2 graph on a video: bag, overlay video, summary"),
     "benchmark": ("pose3d_ros.commands.benchmark", "pipeline throughput and latency beside the detector alone"),
     "evaluate": ("pose3d_ros.commands.evaluate", "the lifter on real recordings beside MediaPipe, and its look-ahead"),
+    "compare": ("pose3d_ros.commands.compare", "every lifter in one table: size, compute, latency, accuracy, parity"),
 }
 
 

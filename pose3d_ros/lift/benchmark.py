@@ -36,16 +36,25 @@ def untrained_checkpoint(rf: int, directory: Path) -> Path:
     return path
 
 
-def time_lift(lifter, people: int, repeats: int) -> float:
+def random_inputs(lifter, people: int) -> tuple:
+    """Arguments for ``lifter.lift``: random keypoint windows around the image centre, and crops if it reads them."""
     rng = np.random.default_rng(0)
     kp = (rng.normal(0, 80, (people, lifter.receptive_field, 17, 2)) + [640, 360]).astype(np.float32)
     conf = rng.uniform(0.5, 1.0, kp.shape[:3]).astype(np.float32)
+    size = lifter.crop_size
+    crops = rng.random((people, 3, size, size), dtype=np.float32) if size else None
+    return kp, conf, CAMERA, crops
+
+
+def time_lift(lifter, people: int, repeats: int) -> float:
+    """Median milliseconds of one ``lift()`` of ``people`` windows."""
+    args = random_inputs(lifter, people)
     for _ in range(10):
-        lifter.lift(kp, conf, CAMERA)
+        lifter.lift(*args)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        lifter.lift(kp, conf, CAMERA)
+        lifter.lift(*args)
         times.append(time.perf_counter() - start)
     return 1000.0 * float(np.median(times))
 

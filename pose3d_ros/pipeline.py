@@ -1,7 +1,8 @@
 """The pipeline's two stages as plain Python, for notebooks and for the ROS nodes that wrap them.
 
     KeypointStage: RGB image -> detector -> Human3.6M-17 keypoints -> tracker -> side-swap guard -> list[Person2D]
-    LiftStage:     list[Person2D] -> per-track causal windows -> lifter -> camera-frame placement -> list[Person3D]
+    LiftStage:     list[Person2D] -> per-track causal windows [+ image crops] -> lifter -> camera-frame placement
+                   -> list[Person3D]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pose3d_ros.camera import (
 from pose3d_ros.detect import Detector, to_layout
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
+from pose3d_ros.lift.crops import crop_people
 from pose3d_ros.people import Person2D, Person3D
 from pose3d_ros.sides import SideSwapGuard
 from pose3d_ros.track import Tracker
@@ -34,6 +36,10 @@ class Issue:
 
     kind: str
     message: str
+
+
+# Issue kinds of LiftStage.process when a lifter that reads image crops got no usable image: nobody was lifted.
+IMAGE_ISSUES = ("image_missing", "image_format", "image_size")
 
 
 class KeypointStage:
@@ -59,20 +65,27 @@ class LiftStage:
     """Lift tracked 2D skeletons to 3D in the camera frame, one causal window per track.
 
     outside_margin: keypoints farther outside the image than this fraction of its size are treated as missing.
+    A lifter whose ``crop_size`` is > 0 also reads each person's image crop (lift/crops.py), cut here from the
+    image given to ``process``.
     """
 
     def __init__(self, lifter: LifterRuntime, max_people: int = 16, max_gap_s: float = 0.5,
                  outside_margin: float = 0.5):
         self.lifter = lifter
+        self.crop_size = int(getattr(lifter, "crop_size", 0))  # stand-in lifters may predate crop_size
         self.buffer = CausalBuffer(lifter.receptive_field, H36M17.num_joints, max_people, max_gap_s)
         self.outside_margin = outside_margin
 
     def process(self, stamp_ns: int, people: list[Person2D], camera: CameraModel,
-                depth_m: np.ndarray | None = None) -> tuple[list[Person3D], list[Issue]]:
+                depth_m: np.ndarray | None = None,
+                rgb: np.ndarray | None = None) -> tuple[list[Person3D], list[Issue]]:
         """Return the 3D skeletons of ``people`` at ``stamp_ns``, and the input issues met on the way.
 
         depth_m: optional (H, W) depth in metres registered to the image (NaN where missing); where it covers
         enough joints, it refines each person's distance (root_source ROOT_FROM_DEPTH).
+        rgb: the (H, W, 3) uint8 image the keypoints come from, camera.width x camera.height; read only when
+        the lifter takes image crops (crop_size > 0). Without a usable one such a lifter lifts nobody (Issue
+        "image_missing", "image_size" or "image_format"), while the keypoints still enter the windows.
         """
         issues: list[Issue] = []
         self.buffer.drop_stale(stamp_ns)
@@ -92,7 +105,14 @@ class LiftStage:
         windows = [self.buffer.window(p.track_id) for p in lifted]
         keypoints_px = np.stack([w[0] for w in windows])
         confidence = np.stack([w[1] for w in windows])
-        joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera).astype(np.float64)
+        if self.crop_size:
+            problem = _image_problem(rgb, camera)
+            if problem is not None:
+                return [], [*issues, problem]
+            crops = crop_people(rgb, keypoints_px, confidence, camera.K, self.crop_size)
+            joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera, crops).astype(np.float64)
+        else:
+            joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera).astype(np.float64)
         root_m = place_root(joints_rel_m, keypoints_px[:, -1], confidence[:, -1], camera)
         sources = np.full(len(lifted), ROOT_FROM_KEYPOINTS if camera.calibrated else ROOT_ASSUMED_DEPTH)
         if depth_m is not None:
@@ -140,3 +160,18 @@ class LiftStage:
             return None, confidence
         centroid = keypoints_px[confidence > 0].mean(axis=0)
         return np.where(valid[:, None], keypoints_px, centroid), confidence
+
+
+def _image_problem(rgb: np.ndarray | None, camera: CameraModel) -> Issue | None:
+    """Why ``rgb`` cannot give crops for keypoints measured in ``camera``'s image, or None when it can."""
+    if rgb is None:
+        return Issue("image_missing", "this lifter reads image crops but no image came with the keypoints; "
+                                      "nobody lifted (pass the image the keypoints were detected in)")
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        return Issue("image_format", f"image {rgb.shape} {rgb.dtype}; expected (H, W, 3) uint8 RGB; nobody lifted")
+    if rgb.shape[:2] != (camera.height, camera.width):
+        return Issue("image_size", f"image is {rgb.shape[1]}x{rgb.shape[0]} but the keypoints refer to a "
+                                   f"{camera.width}x{camera.height} camera; nobody lifted (expected the image "
+                                   "the keypoints were detected in)")
+    return None

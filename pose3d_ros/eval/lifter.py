@@ -3,11 +3,12 @@
 Each view's undistorted MediaPipe keypoints stream frame by frame through the keypoint stage's side-swap
 guard and ``LiftStage`` (causal windows, lifter, camera-frame placement with that view's intrinsics), and the
 camera-frame output is scored against the 4-view triangulated reference: P1, P2, acceleration error and root
-translation error.
+translation error. A lifter that reads image crops gets each view's video frames, undistorted like its keypoints.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.eval.baseline import ViewErrors, evaluate_view
 from pose3d_ros.eval.metrics import root_error_mm
-from pose3d_ros.eval.pose2sim import Pose2SimReference
+from pose3d_ros.eval.pose2sim import Pose2SimReference, view_frames
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
 from pose3d_ros.people import Person2D
@@ -33,28 +34,49 @@ class LiftedView:
 
 
 def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel,
-                  fps: float) -> np.ndarray:
+                  fps: float, frames: Iterable[np.ndarray] | None = None) -> np.ndarray:
     """Stream one person's (F, 17, 2) keypoints and (F, 17) confidences, frame by frame at ``fps``, through a
     fresh side-swap guard and LiftStage, as the nodes do; return (F, 17, 3) camera-frame joints, NaN where the
-    person was not seen or not lifted."""
+    person was not seen or not lifted.
+
+    frames: the F images the keypoints come from, (H, W, 3) uint8 RGB of camera's size, in order (a generator
+    is read one frame at a time); required by a lifter that reads image crops, ignored (not read) otherwise.
+    Raises ValueError when such a lifter gets no frames, too few, or frames it cannot use.
+    """
+    images = None
+    if getattr(lifter, "crop_size", 0):
+        if frames is None:
+            raise ValueError(f"this lifter reads {lifter.crop_size}x{lifter.crop_size} image crops; pass the "
+                             "frames the keypoints come from")
+        images = iter(frames)
     sides = SideSwapGuard(H36M17)
     stage = LiftStage(lifter)
     out = np.full((len(keypoints_px), 17, 3), np.nan, np.float32)
     for f in range(len(keypoints_px)):
+        rgb = None if images is None else next(images, None)
+        if images is not None and rgb is None:
+            raise ValueError(f"frames ended at frame {f}; expected one per keypoint frame ({len(keypoints_px)})")
         if not (confidence[f] > 0).any():
             continue
         kp, conf = sides.apply(1, keypoints_px[f], confidence[f])
-        people, _ = stage.process(round(f * 1e9 / fps), [Person2D(1, kp, conf, 1.0, np.zeros(4))], camera)
+        people, issues = stage.process(round(f * 1e9 / fps), [Person2D(1, kp, conf, 1.0, np.zeros(4))], camera,
+                                       rgb=rgb)
+        image_issues = [i.message for i in issues if i.kind.startswith("image_")]
+        if image_issues:
+            raise ValueError(f"frame {f}: {image_issues[0]}")
         if people:
             out[f] = people[0].joints_cam_m
     return out
 
 
 def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime) -> np.ndarray:
-    """Lift view ``view`` of ``reference`` on its own (lift_sequence); return (F, 17, 3) camera-frame joints."""
+    """Lift view ``view`` of ``reference`` on its own (lift_sequence); return (F, 17, 3) camera-frame joints.
+    A lifter that reads image crops also gets the view's undistorted video frames (pose2sim.view_frames)."""
     width, height = (int(x) for x in reference.image_size[view])
     camera = CameraModel(reference.K[view], width, height)
-    return lift_sequence(lifter, reference.keypoints_px[view], reference.confidence[view], camera, reference.fps)
+    frames = view_frames(reference.names[view]) if getattr(lifter, "crop_size", 0) else None
+    return lift_sequence(lifter, reference.keypoints_px[view], reference.confidence[view], camera, reference.fps,
+                         frames)
 
 
 def evaluate_lifter(reference: Pose2SimReference, lifter: LifterRuntime) -> list[LiftedView]:

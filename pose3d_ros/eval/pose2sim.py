@@ -18,6 +18,7 @@ import importlib.util
 import time
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +186,33 @@ def _detect_view(video: Path, camera: Camera, desc: str) -> tuple[np.ndarray, np
     undistorted = cv2.undistortPoints(keypoints_px[found].reshape(-1, 1, 2), camera.K, camera.distortion, P=camera.K)
     keypoints_px[found] = undistorted.reshape(-1, 2)
     return keypoints_px, np.stack(confidence).astype(np.float64), np.stack(world).astype(np.float64), fps
+
+
+def view_frames(name: str, folder: Path | None = None) -> Iterator[np.ndarray]:
+    """Camera ``name``'s video as the reference's keypoints see it, frame by frame: (H, W, 3) uint8 RGB,
+    undistorted onto the same pinhole K as the keypoints (cv2.undistortPoints with P=K in _detect_view), so
+    that frame i is the image of ``keypoints_px[view][i]`` (per-view arrays follow each view's own frames)."""
+    folder = folder or demo_folder()
+    cameras = {c.name: c for c in parse_qualisys((folder / "calibration" / "Calib.qca.txt").read_text())}
+    if name not in cameras:
+        raise ValueError(f"camera '{name}' not in the calibration; expected one of {', '.join(cameras)}")
+    camera = cameras[name]
+    video = folder / "videos" / f"{name}.mp4"
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        raise FileNotFoundError(f"cannot open video {video}")
+    maps = None
+    try:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                return
+            if maps is None:  # one remap table for the whole video: cv2.undistort would rebuild it every frame
+                size = (bgr.shape[1], bgr.shape[0])
+                maps = cv2.initUndistortRectifyMap(camera.K, camera.distortion, None, camera.K, size, cv2.CV_16SC2)
+            yield cv2.cvtColor(cv2.remap(bgr, *maps, cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
 
 
 def _to_h36m(points: np.ndarray) -> np.ndarray:

@@ -1,11 +1,24 @@
-"""Lifters that read image crops: LiftStage cuts them from the image the keypoints came from, or lifts nobody."""
+"""Lifters that read image crops: LiftStage cuts them from the image the keypoints came from, or lifts nobody;
+the lifter node subscribes to the images for such a model only and lifts each message with its own image."""
+
+from dataclasses import asdict
 
 import numpy as np
+import pytest
+import torch
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
 
+from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg, wait_for
 from pose3d_ros.camera import CameraModel
+from pose3d_ros.lift.architectures import build_model
 from pose3d_ros.lift.crops import crop_people
+from pose3d_ros.lift.export import export
+from pose3d_ros.msg import Skeleton3DArray
 from pose3d_ros.people import Person2D
 from pose3d_ros.pipeline import LiftStage
+from pose3d_ros.ros import qos
+from pose3d_ros.ros.lifter_node import Lifter
 
 T = 5
 CROP = 8
@@ -94,3 +107,69 @@ def test_keypoint_lifter_ignores_the_image():
     out, issues = LiftStage(KeypointLifter()).process(0, [_person(1, (0.0, 0.0, 4.0))], CAMERA,
                                                       rgb=np.zeros((2, 2, 3), np.uint8))
     assert issues == [] and len(out) == 1
+
+
+@pytest.fixture(scope="module")
+def image_model(tmp_path_factory):
+    """A tiny untrained Lifting by Image model (16 px crops), exported as the node loads models; random weights
+    everywhere (the output head starts at zero) make its output depend on the image."""
+    folder = tmp_path_factory.mktemp("image_model")
+    model = build_model("lifting_by_image", {"crop_size": 16, "dim": 16, "heads": 2, "encoder_channels": (4, 8, 8)})
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(0.3 * torch.randn(parameter.shape, generator=generator))
+    torch.save({"architecture": "lifting_by_image", "model_config": asdict(model.cfg), "model": model.state_dict(),
+                "epoch": 0, "metrics": {}, "train_config": {"name": "untrained", "epochs": 0, "seed": 0,
+                                                            "train_sequences": [], "heldout_sequences": []}},
+               folder / "checkpoint.pt")
+    export(folder / "checkpoint.pt", folder / "lifting_by_image.onnx")
+    return folder / "lifting_by_image.onnx"
+
+
+def _image_msg(stamp_s: int, value: int) -> Image:
+    msg = Image(height=HEIGHT, width=WIDTH, encoding="rgb8", step=3 * WIDTH)
+    msg.header.stamp.sec = stamp_s
+    msg.data = np.full((HEIGHT, WIDTH, 3), value, np.uint8).tobytes()
+    return msg
+
+
+def test_node_lifts_each_skeleton_message_with_the_image_of_its_stamp(ros_graph, image_model):
+    lifter = ros_graph.add(Lifter, parameter_overrides=[Parameter("model", value=str(image_model)),
+                                                        Parameter("backend", value="onnxruntime"),
+                                                        Parameter("image_cache_size", value=4)])
+    assert lifter.stage is not None and lifter.stage.crop_size == 16, lifter.health.fatal
+    sender = ros_graph.add(Sender)
+    probe = ros_graph.add(make_probe({"skeletons_3d": (Skeleton3DArray, qos.RESULTS)}))
+    got = probe.got["skeletons_3d"]
+    wait_for(lambda: sender.images.get_subscription_count() >= 1 and sender.skeletons.get_subscription_count() >= 1
+             and probe.count_publishers("skeletons_3d") >= 1, what="the lifter and its image subscription")
+
+    def send_image(stamp_s: int, value: int) -> None:
+        sender.images.publish(_image_msg(stamp_s, value))
+        wait_for(lambda: lifter._images and lifter._images[-1][0] == stamp_s * 10**9, what=f"image {stamp_s}")
+
+    def joints(msg: Skeleton3DArray) -> np.ndarray:
+        return np.array([[p.x, p.y, p.z] for p in msg.skeletons[0].joints])
+
+    send_image(1, 0)
+    sender.skeletons.publish(skeletons_msg(1, person_px()))
+    wait_for(lambda: len(got) == 1, what="3D for the skeletons with a matching image")
+    assert got[0].header.stamp.sec == 1 and len(got[0].skeletons) == 1 and np.isfinite(joints(got[0])).all()
+
+    sender.skeletons.publish(skeletons_msg(2, person_px()))  # no image of stamp 2
+    wait_for(lambda: lifter.health.counts["image_dropped"] == 1, what="an 'image_dropped' count")
+    assert "stamp 2000000000 ns" in lifter.health.last_message["image_dropped"]
+
+    for stamp_s in range(3, 9):
+        send_image(stamp_s, 255 if stamp_s == 3 else 0)
+    assert [stamp for stamp, _ in lifter._images] == [s * 10**9 for s in range(5, 9)], "the cache keeps the newest 4"
+    sender.skeletons.publish(skeletons_msg(3, person_px()))  # its image has left the cache
+    wait_for(lambda: lifter.health.counts["image_dropped"] == 2, what="a second 'image_dropped' count")
+    sender.skeletons.publish(skeletons_msg(8, person_px()))
+    wait_for(lambda: len(got) == 2, what="3D for stamp 8")
+    assert got[1].header.stamp.sec == 8, "frames without their image publish nothing"
+    send_image(9, 255)
+    sender.skeletons.publish(skeletons_msg(9, person_px()))
+    wait_for(lambda: len(got) == 3, what="3D for stamp 9")
+    assert np.abs(joints(got[2]) - joints(got[1])).max() > 1e-4, "the same keypoints in another image lift otherwise"

@@ -1,15 +1,19 @@
-"""The lifter node's optional inputs and outputs (depth, look-ahead), over real DDS."""
+"""The lifter node's model choice and optional inputs and outputs (depth, look-ahead), over real DDS."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
 from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg, wait_for
+from pose3d_ros.lift import LifterError
 from pose3d_ros.msg import Skeleton3D, Skeleton3DArray
 from pose3d_ros.ros import qos
-from pose3d_ros.ros.lifter_node import Lifter
+from pose3d_ros.ros.lifter_node import DEFAULT_MODEL, WEIGHTS_DIR, Lifter, resolve_model
 
 FRAME_NS = 33_333_333
 
@@ -71,3 +75,28 @@ def test_depth_image_places_the_person_at_its_distance(ros_graph):
     assert abs(np.median(depths) - 4.6) < 0.15, f"joints at {np.median(depths):.2f} m; the surface is at 4.5 m"
     sender.skeletons.publish(skeletons_msg(3, person_px()))  # 1 s after the depth image: too old
     wait_for(lambda: lifter.health.counts["depth_stale"] == 1, what="a 'depth_stale' count")
+
+
+def test_model_parameter_takes_a_packaged_name_or_a_path():
+    assert resolve_model("", "auto") == DEFAULT_MODEL
+    assert resolve_model("causal_liu_rf81", "onnxruntime") == WEIGHTS_DIR / "causal_liu_rf81.onnx"
+    assert resolve_model("causal_liu_rf81", "auto") == WEIGHTS_DIR / "causal_liu_rf81.onnx"
+    assert resolve_model("causal_liu_rf81", "torch") == WEIGHTS_DIR / "causal_liu_rf81.pt"
+    assert resolve_model("runs/lifter/best.onnx", "auto") == Path("runs/lifter/best.onnx")
+    assert resolve_model("mine.onnx", "onnxruntime") == Path("mine.onnx")
+    with pytest.raises(LifterError, match=r"lifter model 'causal_liu_rf9' is neither a file path nor a model in "
+                                          r".*weights \(\*\.onnx\); expected one of: .*causal_liu_rf81"):
+        resolve_model("causal_liu_rf9", "auto")
+
+
+def test_unknown_model_name_stops_the_node_saying_which_names_exist(ros_graph):
+    lifter = ros_graph.add(Lifter, parameter_overrides=[Parameter("model", value="causal_liu_rf9")])
+    assert lifter.stage is None
+    assert "'causal_liu_rf9'" in lifter.health.fatal and "causal_liu_rf81" in lifter.health.fatal
+
+
+def test_keypoint_model_by_name_lifts_without_reading_images(ros_graph):
+    lifter = ros_graph.add(Lifter, parameter_overrides=[Parameter("model", value="causal_liu_rf81"),
+                                                        Parameter("backend", value="onnxruntime")])
+    assert lifter.stage is not None and lifter.stage.crop_size == 0
+    assert "image_raw" not in [s.topic_name.rsplit("/", 1)[-1] for s in lifter.subscriptions]

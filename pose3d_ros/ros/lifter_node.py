@@ -1,7 +1,9 @@
 """lifter: tracked 2D skeletons -> 3D skeletons in the camera frame, /tf frames and rviz markers.
 
 Subscribes ``skeletons_2d`` (pose3d_ros/Skeleton2DArray, Human3.6M-17) and ``camera_info``; keeps a causal
-window per track and lifts each person's newest frame. Publishes, all with the source image's header:
+window per track and lifts each person's newest frame. A model that reads image crops also subscribes
+``image_raw`` (the detector's images) and lifts each message with the image of exactly its stamp. Publishes, all
+with the source image's header:
 ``skeletons_3d`` (pose3d_ros/Skeleton3DArray, metres, camera optical frame), ``/tf`` (``body_<id>`` in the
 camera frame and ``<joint>_<id>`` in each body frame, REP-155 names) and ``skeleton_markers`` (MarkerArray).
 """
@@ -24,11 +26,12 @@ from pose3d_ros.image import ImageFormatError, depth_to_metres
 from pose3d_ros.lift import LifterError, make_lifter
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from pose3d_ros.people import Person3D
-from pose3d_ros.pipeline import LiftStage
+from pose3d_ros.pipeline import IMAGE_ISSUES, LiftStage
 from pose3d_ros.predict import MotionExtrapolator
 from pose3d_ros.ros import qos, spin_node
 from pose3d_ros.ros.conversions import (
     camera_info_to_model,
+    image_msg_to_rgb,
     skeleton_markers,
     skeletons_2d_from_msg,
     skeletons_3d_msg,
@@ -38,10 +41,12 @@ from pose3d_ros.ros.conversions import (
 from pose3d_ros.ros.diagnostics import Health
 from pose3d_ros.ros.params import declare
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "causal_liu_rf81.onnx"
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_MODEL = WEIGHTS_DIR / "causal_liu_rf81.onnx"
 
 PARAMETERS = {
-    "model": ("", "Lifter model file (.onnx, or .pt for the torch backend); '' = the package's default causal model"),
+    "model": ("", "Lifter model: a file (.onnx, or .pt for the torch backend), or the name of one in "
+                  "pose3d_ros/weights (e.g. causal_liu_rf81); '' = the package's default causal model"),
     "backend": ("auto", "Lifter runtime: auto (the first that runs of tensorrt, onnxruntime_cuda, torch_cuda, "
                         "onnxruntime on the CPU; the choice and why is logged), or one of them, or torch"),
     "precision": ("fp16", "TensorRT precision: fp16, fp32 or int8"),
@@ -62,7 +67,26 @@ PARAMETERS = {
     "lookahead_adds_latency": (False, "Add each frame's age at publish time to lookahead_s, so the prediction is "
                                       "for the moment it is published"),
     "lookahead_history": (6, "Frames of each person's motion fitted for the prediction"),
+    "image_cache_size": (8, "Models that read image crops: newest images on 'image_raw' kept to match "
+                            "skeletons_2d by stamp; more than the detector's delay in frames"),
 }
+
+
+def resolve_model(model: str, backend: str) -> Path:
+    """The model file the ``model`` parameter names: '' = DEFAULT_MODEL; a bare name (no '/', no suffix) =
+    pose3d_ros/weights/<name>.onnx, or .pt for the torch backend; anything else is a path, used as given.
+    Raises LifterError listing the packaged names when a bare name is not among them."""
+    if not model:
+        return DEFAULT_MODEL
+    path = Path(model)
+    if "/" in model or path.suffix:
+        return path
+    suffix = ".pt" if backend == "torch" else ".onnx"
+    if (WEIGHTS_DIR / f"{model}{suffix}").is_file():
+        return WEIGHTS_DIR / f"{model}{suffix}"
+    names = sorted(p.stem for p in WEIGHTS_DIR.glob(f"*{suffix}"))
+    raise LifterError(f"lifter model '{model}' is neither a file path nor a model in {WEIGHTS_DIR} "
+                      f"(*{suffix}); expected one of: {', '.join(names) or 'none installed'}, or a path")
 
 
 class Lifter(Node):
@@ -71,14 +95,16 @@ class Lifter(Node):
         self.p = declare(self, PARAMETERS)
         self.health = Health(self)
         self.stage: LiftStage | None = None
-        model = Path(self.p["model"] or DEFAULT_MODEL)
         try:
+            model = resolve_model(self.p["model"], self.p["backend"])
             lifter = make_lifter(self.p["backend"], model, self.p["num_threads"], max_people=self.p["max_people"],
                                  precision=self.p["precision"], engine_dir=self.p["engine_dir"] or None,
                                  log=self.get_logger().info)
             self.stage = LiftStage(lifter, self.p["max_people"], self.p["max_gap_s"], self.p["outside_margin"])
+            crops = (f", {self.stage.crop_size}x{self.stage.crop_size} crops of "
+                     f"{self.resolve_topic_name('image_raw')}" if self.stage.crop_size else "")
             self.get_logger().info(f"lifting with {model.name} ({self.p['backend']}, receptive field "
-                                   f"{lifter.receptive_field} frames)")
+                                   f"{lifter.receptive_field} frames{crops})")
         except (LifterError, ValueError) as err:
             self.health.set_fatal(f"no lifter, no 3D output: {err}")
         self._camera: CameraModel | None = None
@@ -98,6 +124,11 @@ class Lifter(Node):
         self._depth: Image | None = None
         if self.p["use_depth"]:
             self.create_subscription(Image, "depth", self._on_depth, qos.SENSOR)
+        # (stamp_ns, image) of the newest images, only for a model that reads crops: keypoint models pay nothing.
+        self._images: deque[tuple[int, Image]] | None = None
+        if self.stage is not None and self.stage.crop_size:
+            self._images = deque(maxlen=max(1, self.p["image_cache_size"]))
+            self.create_subscription(Image, "image_raw", self._on_image, qos.SENSOR)
         self.create_subscription(Skeleton2DArray, "skeletons_2d", self._on_skeletons, qos.RESULTS)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
@@ -114,6 +145,25 @@ class Lifter(Node):
 
     def _on_depth(self, msg: Image) -> None:
         self._depth = msg
+
+    def _on_image(self, msg: Image) -> None:
+        self._images.append((stamp_ns(msg.header), msg))
+
+    def _image_for(self, t_ns: int) -> np.ndarray | None:
+        """The cached image of exactly stamp ``t_ns`` as (H, W, 3) uint8 RGB; None (counted) when there is none."""
+        msg = next((m for stamp, m in reversed(self._images) if stamp == t_ns), None)
+        if msg is None:
+            cached = (f"{len(self._images)} cached, stamps {self._images[0][0]}..{self._images[-1][0]} ns"
+                      if self._images else "none cached")
+            self.health.problem("image_dropped", f"no image on {self.resolve_topic_name('image_raw')} with the "
+                                f"skeletons' stamp {t_ns} ns ({cached}); frame not lifted (this model reads image "
+                                "crops; expected the detector's images, or a larger image_cache_size)")
+            return None
+        try:
+            return image_msg_to_rgb(msg)
+        except ImageFormatError as err:
+            self.health.problem("bad_image", f"{err}; frame not lifted")
+            return None
 
     def _depth_for(self, t_ns: int) -> np.ndarray | None:
         """The newest depth image in metres if it is close enough in time to ``t_ns``, else None."""
@@ -165,9 +215,13 @@ class Lifter(Node):
         for text in rejected:
             self.health.problem("bad_layout", f"{text}; skeleton skipped")
         depth_m = self._depth_for(t_ns) if self.p["use_depth"] else None
-        people_3d, issues = self.stage.process(t_ns, people, camera, depth_m)
+        rgb = self._image_for(t_ns) if self._images is not None and people else None
+        people_3d, issues = self.stage.process(t_ns, people, camera, depth_m, rgb)
         for issue in issues:
-            self.health.problem(issue.kind, issue.message)
+            if issue.kind != "image_missing":  # _image_for has already counted and said why
+                self.health.problem(issue.kind, issue.message)
+        if any(issue.kind in IMAGE_ISSUES for issue in issues):
+            return  # not lifted: an empty message would say that nobody is there
         self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d))
         self.latency_s.append((self.get_clock().now().nanoseconds - t_ns) * 1e-9)
         self.skeletons_published += len(people_3d)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import tensorrt as trt
 
-from pose3d_ros.lift.engine_cache import EngineCache, EngineKey, file_sha256, write_atomic
+from pose3d_ros.lift.engine_cache import PRECISIONS, EngineCache, EngineKey, file_sha256, write_atomic
 from pose3d_ros.lift.runtime import LifterError, _check_metadata, _Lifter
 
 if not hasattr(trt, "Builder"):  # tensorrt-stubs alone leave an importable, empty 'tensorrt' namespace
@@ -160,6 +160,8 @@ def build_engine(onnx_path: Path, precision: str, max_people: int, timing_cache:
     without an INT8 kernel run in FP16). The people dimension ranges over 1 .. max_people, tuned for
     ``opt_people``. ``timing_cache`` is read if present and rewritten after the build. Raises LifterError.
     """
+    if precision not in PRECISIONS:
+        raise LifterError(f"precision '{precision}' unknown; expected one of {', '.join(PRECISIONS)}")
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     # Explicit batch is the only mode from TensorRT 10 on, where the flag is deprecated; 8.x must be told.
@@ -193,8 +195,6 @@ def build_engine(onnx_path: Path, precision: str, max_people: int, timing_cache:
         calibrator = WindowCalibrator(calibration, per_person, max_people,
                                       timing_cache.with_name(f"{onnx_path.stem}.int8.calib"))
         config.int8_calibrator = calibrator
-    elif precision != "fp32":
-        raise LifterError(f"precision '{precision}' unknown; expected fp16, fp32 or int8")
 
     cache = config.create_timing_cache(timing_cache.read_bytes() if timing_cache.exists() else b"")
     config.set_timing_cache(cache, ignore_mismatch=False)

@@ -16,30 +16,44 @@ import shlex
 import sys
 from pathlib import Path
 
-from pose3d_ros.lift.engine_cache import PRECISIONS, EngineCache, default_engine_dir
+from pose3d_ros.lift.engine_cache import (
+    PRECISIONS,
+    EngineCache,
+    EngineInput,
+    default_engine_dir,
+    lifter_inputs,
+    profile_people,
+)
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "causal_liu_rf81.onnx"
 
 
-def onnx_input(onnx_path: Path) -> tuple[str, tuple[int, ...]]:
-    """Name and per-person shape (all dims after the people dim) of the model's first input."""
+def onnx_inputs(onnx_path: Path) -> tuple[EngineInput, ...]:
+    """The lifter model's inputs (window, and image for image models) with their per-person shapes."""
     import onnx
 
-    graph_input = onnx.load(str(onnx_path), load_external_data=False).graph.input[0]
-    dims = graph_input.type.tensor_type.shape.dim[1:]
-    return graph_input.name, tuple(d.dim_value for d in dims)
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    weights = {w.name for w in graph.initializer}  # old exporters also list the weights as graph inputs
+    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input if i.name not in weights}
+    try:
+        return lifter_inputs(shapes)
+    except ValueError as exc:
+        raise ValueError(f"'{onnx_path}': {exc}") from exc
+
+
+def shapes_arg(inputs: tuple[EngineInput, ...], people: int) -> str:
+    """trtexec's shape list for ``people`` people: "window:2x81x17x3,image:2x3x64x64"."""
+    return ",".join(f"{i.name}:{'x'.join(map(str, i.shape(people)))}" for i in inputs)
 
 
 def trtexec_command(onnx_path: Path, engine_path: Path, precision: str, max_people: int, opt_people: int,
                     timing_cache: Path | None = None, workspace_mib: int = 256) -> str:
-    """The trtexec command line that builds the engine build_engine builds (same profile, precision, pool)."""
-    name, per_person = onnx_input(onnx_path)
-
-    def shape(people: int) -> str:
-        return f"{name}:{'x'.join(map(str, (people, *per_person)))}"
-
+    """The trtexec command line that builds the engine build_engine builds (same profiles, precision, pool)."""
+    inputs = onnx_inputs(onnx_path)
+    least, opt, most = profile_people(max_people, opt_people)
     args = ["trtexec", f"--onnx={onnx_path}", f"--saveEngine={engine_path}",
-            f"--minShapes={shape(1)}", f"--optShapes={shape(opt_people)}", f"--maxShapes={shape(max_people)}",
+            f"--minShapes={shapes_arg(inputs, least)}", f"--optShapes={shapes_arg(inputs, opt)}",
+            f"--maxShapes={shapes_arg(inputs, most)}",
             f"--memPoolSize=workspace:{workspace_mib}"]
     args += {"fp16": ["--fp16"], "int8": ["--fp16", "--int8"], "fp32": []}[precision]
     if timing_cache is not None:
@@ -64,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
     plain_engine = Path(f"{args.model.stem}.{args.precision}.p{args.max_people}.engine")
     print("equivalent trtexec build (an engine for trtexec --loadEngine; the lifter reads the cache below):")
-    print("  " + trtexec_command(args.model, plain_engine, args.precision, args.max_people, args.opt_people))
+    try:
+        command = trtexec_command(args.model, plain_engine, args.precision, args.max_people, args.opt_people)
+    except ValueError as exc:  # not a lifter model: its inputs are not window [and image]
+        parser.error(str(exc))
+    print("  " + command)
     try:
         from pose3d_ros.lift.tensorrt_backend import engine_key, load_tensorrt_lifter
     except ImportError as exc:

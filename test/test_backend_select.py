@@ -1,10 +1,14 @@
-"""Lifter backend selection: the fallback chain, its one log line, explicit GPU backends' errors, torch CUDA graphs.
+"""Lifter backend selection: the fallback chain, its one log line, explicit GPU backends' errors, torch CUDA graphs,
+and the ONNX Runtime CUDA and torch CUDA backends on every kind of model (window only, any receptive field,
+window and image crop).
 
 On a machine without TensorRT and CUDA (CI, developers) "auto" must land on ONNX Runtime CPU and say why
 each GPU backend was skipped; the CUDA-only parts skip with the reason elsewhere.
 """
 
+import dataclasses
 import importlib.util
+import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,10 +17,16 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from test_tensorrt import MODELS, lift_args, lifter_inputs_for, model_path
 
+from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterError, make_lifter
+from pose3d_ros.lift.architectures import ARCHITECTURES, build_model
+from pose3d_ros.lift.inputs import NORMALISATION
+from pose3d_ros.lift.onnx_cuda_backend import OnnxCudaLifter
+from pose3d_ros.lift.runtime import TorchLifter
 from pose3d_ros.lift.select import make_accelerated_lifter, make_lifter_auto
-from pose3d_ros.lift.torch_cuda_backend import TorchCudaLifter, bucket_for, people_buckets
+from pose3d_ros.lift.torch_cuda_backend import TorchCudaLifter, bucket_for, people_buckets, per_person_shapes
 
 ONNX_PATH = Path(__file__).resolve().parents[1] / "pose3d_ros" / "weights" / "causal_liu_rf81.onnx"
 CAMERA = SimpleNamespace(K=np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]]), width=1280, height=720)
@@ -136,3 +146,69 @@ def test_torch_cuda_graphs_match_the_cpu_reference(people):
     for seed in range(2):  # a second frame replays the same graphs with new inputs
         kp, conf = windows(people, seed)
         np.testing.assert_allclose(gpu.lift(kp, conf, CAMERA), cpu.lift(kp, conf, CAMERA), atol=1e-4)
+
+
+def test_per_person_shapes_follow_the_model_inputs():
+    assert per_person_shapes(81, 0) == ((81, 17, 3),)
+    assert per_person_shapes(1, 64) == ((1, 17, 3), (3, 64, 64))
+
+
+class CpuSessionAsCuda(ort.InferenceSession):
+    """A CPU session that says it runs on CUDA: OnnxCudaLifter's own code, checked without a GPU."""
+
+    def __init__(self, path, options=None, providers=None):
+        super().__init__(path, options, providers=["CPUExecutionProvider"])
+
+    def get_providers(self):
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_onnxruntime_cuda_feeds_every_input(monkeypatch, tmp_path, name):
+    path = model_path(name, tmp_path)
+    reference = make_lifter("onnxruntime", path)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(ort, "InferenceSession", CpuSessionAsCuda)
+    lifter = OnnxCudaLifter(path, num_threads=1)
+    assert (lifter.receptive_field, lifter.crop_size) == (reference.receptive_field, reference.crop_size)
+    args = lifter_inputs_for(reference, 3)
+    np.testing.assert_array_equal(lift_args(lifter, args), lift_args(reference, args))
+
+
+@pytest.mark.skipif(not ORT_CUDA, reason="onnxruntime has no CUDAExecutionProvider here")
+@pytest.mark.parametrize("name", MODELS)
+def test_onnxruntime_cuda_matches_the_cpu(tmp_path, name):
+    path = model_path(name, tmp_path)
+    gpu, cpu = make_lifter("onnxruntime_cuda", path), make_lifter("onnxruntime", path)
+    for people in (1, 5):
+        args = lifter_inputs_for(cpu, people, seed=people)
+        np.testing.assert_allclose(lift_args(gpu, args), lift_args(cpu, args), atol=1e-3)
+
+
+def random_pt(name: str, path: Path) -> Path:
+    """A .pt as pose3d_ros.lift.export writes it for architecture ``name``, default config, random weights."""
+    try:
+        model = build_model(name)
+    except ImportError as exc:
+        pytest.skip(f"architecture '{name}' is not in this checkout ({exc})")
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():  # some initialise to zero output, which any runtime would match
+            parameter.normal_(0.0, 0.05)
+    metadata = {"architecture": name, "model_config": json.dumps(dataclasses.asdict(model.cfg)),
+                "receptive_field": str(model.cfg.receptive_field), "layout": H36M17.name,
+                "input_normalisation": NORMALISATION}
+    torch.save({"metadata": metadata, "model": model.state_dict()}, path)
+    return path
+
+
+@pytest.mark.skipif(not TORCH_CUDA, reason=f"torch {torch.__version__} has no CUDA device here")
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_torch_cuda_graphs_run_every_architecture(tmp_path, name):
+    path = random_pt(name, tmp_path / f"{name}.pt")
+    gpu, cpu = TorchCudaLifter(path, max_people=4), TorchLifter(path, num_threads=1)
+    assert (gpu.receptive_field, gpu.crop_size) == (cpu.receptive_field, cpu.crop_size)
+    for people in (1, 3, 6):  # 6 > max_people 4: runs in chunks
+        args = lifter_inputs_for(cpu, people, seed=people)
+        # cuDNN may use TF32 on the GPU: compare at its precision, not float32's
+        np.testing.assert_allclose(lift_args(gpu, args), lift_args(cpu, args), atol=2e-3, rtol=2e-3)

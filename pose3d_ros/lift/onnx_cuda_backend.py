@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from pose3d_ros.lift.runtime import LifterError, OnnxLifter
 
 
 class OnnxCudaLifter(OnnxLifter):
-    """As OnnxLifter, on GPU 0. Raises LifterError when onnxruntime cannot run on CUDA here."""
+    """As OnnxLifter (window, and image crops for image models), on GPU 0.
+
+    Raises LifterError when onnxruntime cannot run on CUDA here.
+    """
 
     def __init__(self, path: Path, num_threads: int):
         import onnxruntime as ort
@@ -27,6 +28,3 @@ class OnnxCudaLifter(OnnxLifter):
         if self.session.get_providers()[0] != "CUDAExecutionProvider":
             raise LifterError(f"CUDAExecutionProvider did not start (session providers "
                               f"{self.session.get_providers()}); check the CUDA and cuDNN libraries it needs")
-
-    def _run(self, window: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: window})[0]

@@ -22,7 +22,7 @@ ARGUMENTS = {
     "params_file": ("", "Parameter file; '' = the package's config/pose3d_ros.yaml"),
     "video": ("", "Video file or camera device for video_source; '' = the Sports2D demo video"),
     "use_video_source": ("true", "Start video_source; false when a camera driver publishes the images"),
-    "image_topic": ("image_raw", "Image topic the detector subscribes to"),
+    "image_topic": ("image_raw", "Image topic the detector (and a lifter that reads image crops) subscribes to"),
     "camera_info_topic": ("camera_info", "CameraInfo topic the lifter subscribes to"),
     "composed": ("false", "Run detector and lifter in one process (executable 'pipeline') for the lowest latency"),
     "rviz": ("false", "Start rviz2 showing skeletons, markers and TF"),

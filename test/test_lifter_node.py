@@ -10,10 +10,10 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
 from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg, wait_for
-from pose3d_ros.lift import LifterError
+from pose3d_ros.lift import DEFAULT_MODEL, WEIGHTS_DIR, LifterError, resolve_model
 from pose3d_ros.msg import Skeleton3D, Skeleton3DArray
 from pose3d_ros.ros import qos
-from pose3d_ros.ros.lifter_node import DEFAULT_MODEL, WEIGHTS_DIR, Lifter, resolve_model
+from pose3d_ros.ros.lifter_node import Lifter
 
 FRAME_NS = 33_333_333
 

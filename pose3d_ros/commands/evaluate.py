@@ -22,7 +22,8 @@ LOOKAHEADS_S = (0.05, 0.1, 0.15)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="", help="lifter model file (default: the package's causal model)")
+    parser.add_argument("--model", default="", help="lifter model: a file, or a name from the package's weights "
+                        "folder such as videopose3d_rf81 (default: the package's causal model)")
     parser.add_argument("--backend", default="onnxruntime", help="lifter runtime: onnxruntime or torch")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/eval-<time>)")
     parser.add_argument("--cache", type=Path, default=Path("runs/cache"), help="reference cache folder")
@@ -50,6 +51,8 @@ def heldout_table(lifter) -> str:
     lines = ["| 2D input | frames scored | P1 | P2 | accel | root |", "|---|---|---|---|---|---|"]
     for name, noisy in (("exact", False), ("detector-like noise", True)):
         r = evaluate_heldout(lifter, noisy=noisy)
+        if "note" in r:
+            return f"Not measured: {r['note']}."
         lines.append(f"| {name} | {r['frames_scored']}/{r['frames']} | {r['p1_mm']:.1f} | {r['p2_mm']:.1f} | "
                      f"{r['accel_mm']:.1f} | {r['root_mm']:.1f} |")
     return "\n".join(lines)
@@ -59,11 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from pose3d_ros.eval.baseline import evaluate_mediapipe, plot_errors
     from pose3d_ros.eval.lifter import comparison_table, evaluate_lifter
     from pose3d_ros.eval.pose2sim import load_reference
-    from pose3d_ros.lift import make_lifter
-    from pose3d_ros.ros.lifter_node import DEFAULT_MODEL
+    from pose3d_ros.lift import make_lifter, resolve_model
 
     out = args.out or Path("runs") / time.strftime("eval-%Y%m%d-%H%M%S")
-    model = Path(args.model or DEFAULT_MODEL)
+    model = resolve_model(args.model, args.backend)
     reference = load_reference(args.cache)
     lifter = make_lifter(args.backend, model, num_threads=1)
     lifted = evaluate_lifter(reference, lifter)

@@ -4,6 +4,16 @@
     joints_m = lifter.lift(keypoints_px, confidence, camera)  # (P, 17, 3), camera optical frame
 """
 
-from pose3d_ros.lift.runtime import BACKENDS, CameraModel, LifterError, LifterRuntime, make_lifter
+from pose3d_ros.lift.runtime import (
+    BACKENDS,
+    DEFAULT_MODEL,
+    WEIGHTS_DIR,
+    CameraModel,
+    LifterError,
+    LifterRuntime,
+    make_lifter,
+    resolve_model,
+)
 
-__all__ = ["BACKENDS", "CameraModel", "LifterError", "LifterRuntime", "make_lifter"]
+__all__ = ["BACKENDS", "DEFAULT_MODEL", "WEIGHTS_DIR", "CameraModel", "LifterError", "LifterRuntime", "make_lifter",
+           "resolve_model"]

@@ -15,6 +15,8 @@ import numpy as np
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift.inputs import NORMALISATION, normalize_window
 
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_MODEL = WEIGHTS_DIR / "causal_liu_rf81.onnx"
 BACKENDS = ("onnxruntime", "torch")
 GPU_BACKENDS = ("auto", "tensorrt", "onnxruntime_cuda", "torch_cuda")  # "auto" and the GPU paths: lift/select.py
 
@@ -159,3 +161,20 @@ def make_lifter(backend: str, model_path: str | Path, num_threads: int = 1, **ac
                           f"{'.onnx' if backend == 'onnxruntime' else '.pt'} file from pose3d_ros.lift.export "
                           "(default weights live in pose3d_ros/weights/)")
     return OnnxLifter(path, num_threads) if backend == "onnxruntime" else TorchLifter(path, num_threads)
+
+
+def resolve_model(model: str, backend: str) -> Path:
+    """The model file the ``model`` parameter names: '' = DEFAULT_MODEL; a bare name (no '/', no suffix) =
+    pose3d_ros/weights/<name>.onnx, or .pt for the torch backend; anything else is a path, used as given.
+    Raises LifterError listing the packaged names when a bare name is not among them."""
+    if not model:
+        return DEFAULT_MODEL
+    path = Path(model)
+    if "/" in model or path.suffix:
+        return path
+    suffix = ".pt" if backend == "torch" else ".onnx"
+    if (WEIGHTS_DIR / f"{model}{suffix}").is_file():
+        return WEIGHTS_DIR / f"{model}{suffix}"
+    names = sorted(p.stem for p in WEIGHTS_DIR.glob(f"*{suffix}"))
+    raise LifterError(f"lifter model '{model}' is neither a file path nor a model in {WEIGHTS_DIR} "
+                      f"(*{suffix}); expected one of: {', '.join(names) or 'none installed'}, or a path")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 from rclpy.node import Node
@@ -23,7 +22,7 @@ from visualization_msgs.msg import MarkerArray
 from pose3d_ros.body import body_rotation
 from pose3d_ros.camera import CameraInfoError, CameraModel
 from pose3d_ros.image import ImageFormatError, depth_to_metres
-from pose3d_ros.lift import LifterError, make_lifter
+from pose3d_ros.lift import LifterError, make_lifter, resolve_model
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from pose3d_ros.people import Person3D
 from pose3d_ros.pipeline import IMAGE_ISSUES, LiftStage
@@ -40,9 +39,6 @@ from pose3d_ros.ros.conversions import (
 )
 from pose3d_ros.ros.diagnostics import Health
 from pose3d_ros.ros.params import declare
-
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-DEFAULT_MODEL = WEIGHTS_DIR / "causal_liu_rf81.onnx"
 
 PARAMETERS = {
     "model": ("", "Lifter model: a file (.onnx, or .pt for the torch backend), or the name of one in "
@@ -70,23 +66,6 @@ PARAMETERS = {
     "image_cache_size": (8, "Models that read image crops: newest images on 'image_raw' kept to match "
                             "skeletons_2d by stamp; more than the detector's delay in frames"),
 }
-
-
-def resolve_model(model: str, backend: str) -> Path:
-    """The model file the ``model`` parameter names: '' = DEFAULT_MODEL; a bare name (no '/', no suffix) =
-    pose3d_ros/weights/<name>.onnx, or .pt for the torch backend; anything else is a path, used as given.
-    Raises LifterError listing the packaged names when a bare name is not among them."""
-    if not model:
-        return DEFAULT_MODEL
-    path = Path(model)
-    if "/" in model or path.suffix:
-        return path
-    suffix = ".pt" if backend == "torch" else ".onnx"
-    if (WEIGHTS_DIR / f"{model}{suffix}").is_file():
-        return WEIGHTS_DIR / f"{model}{suffix}"
-    names = sorted(p.stem for p in WEIGHTS_DIR.glob(f"*{suffix}"))
-    raise LifterError(f"lifter model '{model}' is neither a file path nor a model in {WEIGHTS_DIR} "
-                      f"(*{suffix}); expected one of: {', '.join(names) or 'none installed'}, or a path")
 
 
 class Lifter(Node):

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+WEIGHTS = "the package's weights folder"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, action="append", default=[],
-                        help=f".onnx model (repeatable; default: every .onnx in {WEIGHTS})")
+    parser.add_argument("--model", action="append", default=[],
+                        help=f".onnx model file or a name in {WEIGHTS} (repeatable; default: every .onnx there)")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/compare-<time>)")
     parser.add_argument("--cache", type=Path, default=Path("runs/cache"), help="Pose2Sim reference cache folder")
     parser.add_argument("--repeats", type=int, default=200, help="timed lift() calls per latency cell")
@@ -35,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from pose3d_ros.eval.baseline import evaluate_mediapipe
     from pose3d_ros.eval.compare import measure, plot, table
     from pose3d_ros.eval.pose2sim import load_reference
+    from pose3d_ros.lift import WEIGHTS_DIR, resolve_model
 
-    models = args.model or sorted(WEIGHTS.glob("*.onnx"))
+    models = [resolve_model(m, "onnxruntime") for m in args.model] or sorted(WEIGHTS_DIR.glob("*.onnx"))
     missing = [str(m) for m in models if not m.is_file() or not m.with_suffix(".pt").is_file()]
     if missing:
         raise FileNotFoundError(f"model files {missing} (or their .pt siblings) not found; expected .onnx files "

@@ -18,12 +18,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-WEIGHTS = "the package's weights folder"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", default=[],
-                        help=f".onnx model file or a name in {WEIGHTS} (repeatable; default: every .onnx there)")
+                        help=".onnx model file or a name in the package's weights folder (repeatable; default: "
+                             "every .onnx there)")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/compare-<time>)")
     parser.add_argument("--cache", type=Path, default=Path("runs/cache"), help="Pose2Sim reference cache folder")
     parser.add_argument("--repeats", type=int, default=200, help="timed lift() calls per latency cell")

@@ -158,7 +158,7 @@ def _backgrounds(rng: np.random.Generator, b: int, side: int) -> list[np.ndarray
             cv2.rectangle(img, (x0, y0), (x1, y1), rng.integers(0, 256, 3).tolist(), -1)
         for _ in range(rng.integers(0, 3)):  # distractors: the body is not the only capsule in a scene
             x0, y0, x1, y1 = rng.integers(0, side, 4).tolist()
-            cv2.line(img, (x0, y0), (x1, y1), rng.integers(0, 256, 3).tolist(), int(rng.integers(2, side // 6)),
+            cv2.line(img, (x0, y0), (x1, y1), rng.integers(0, 256, 3).tolist(), int(rng.integers(2, max(side // 6, 3))),
                      cv2.LINE_AA)
         images.append(img)
     return images

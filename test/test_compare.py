@@ -1,24 +1,15 @@
 """The lifter comparison: size, compute and parity from model files; the table and plot from measured rows."""
 
-from dataclasses import asdict
 from pathlib import Path
-
-import torch
 
 from pose3d_ros.eval.compare import ModelRow, parity_mm, plot, size_and_compute, table
 from pose3d_ros.lift.architectures import build_model
-from pose3d_ros.lift.export import export
+from pose3d_ros.lift.export import export, save_untrained
 
 
 def exported(tmp_path: Path, architecture: str, config: dict) -> Path:
-    model = build_model(architecture, config)
-    checkpoint = tmp_path / f"{architecture}.ckpt"
-    torch.save({"architecture": architecture, "model_config": asdict(model.cfg), "model": model.state_dict(),
-                "epoch": 0, "metrics": {}, "train_config": {"name": "untrained", "epochs": 0, "seed": 0,
-                                                            "train_sequences": [], "heldout_sequences": []}},
-               checkpoint)
     out = tmp_path / f"{architecture}.onnx"
-    export(checkpoint, out)
+    export(save_untrained(build_model(architecture, config), architecture, tmp_path / f"{architecture}.ckpt"), out)
     return out
 
 

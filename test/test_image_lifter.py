@@ -1,7 +1,6 @@
 """Lifters that read image crops: LiftStage cuts them from the image the keypoints came from, or lifts nobody;
 the lifter node subscribes to the images for such a model only and lifts each message with its own image."""
 
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.lift.architectures import build_model
 from pose3d_ros.lift.crops import crop_people
-from pose3d_ros.lift.export import export
+from pose3d_ros.lift.export import export, save_untrained
 from pose3d_ros.msg import Skeleton3DArray
 from pose3d_ros.people import Person2D
 from pose3d_ros.pipeline import LiftStage
@@ -119,11 +118,7 @@ def image_model(tmp_path_factory):
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.copy_(0.3 * torch.randn(parameter.shape, generator=generator))
-    torch.save({"architecture": "lifting_by_image", "model_config": asdict(model.cfg), "model": model.state_dict(),
-                "epoch": 0, "metrics": {}, "train_config": {"name": "untrained", "epochs": 0, "seed": 0,
-                                                            "train_sequences": [], "heldout_sequences": []}},
-               folder / "checkpoint.pt")
-    export(folder / "checkpoint.pt", folder / "lifting_by_image.onnx")
+    export(save_untrained(model, "lifting_by_image", folder / "checkpoint.pt"), folder / "lifting_by_image.onnx")
     return folder / "lifting_by_image.onnx"
 
 

@@ -1,10 +1,10 @@
 """SSR-STF lifter: output contract, causality frame by frame, the skeleton walk, ONNX export matches torch."""
 
-from dataclasses import asdict
 
 import numpy as np
 import pytest
 import torch
+from tiny_lifters import one_thread, randomised  # noqa: F401 (one_thread: a fixture)
 
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift.ssr_stf import SSRSTF, SSRSTFConfig, skeleton_walk, tap_matrices
@@ -12,22 +12,7 @@ from pose3d_ros.lift.ssr_stf import SSRSTF, SSRSTFConfig, skeleton_walk, tap_mat
 TINY = {"receptive_field": 9, "dim": 16, "layers": 2, "heads": 2}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread; two threads on a busy CPU wait on each other at every op."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def randomised(model: torch.nn.Module) -> torch.nn.Module:
-    """The model with every parameter nudged: the zero-initialised head alone would make every output 0."""
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.2 * torch.randn_like(p))
-    return model.eval()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +76,9 @@ def test_causal_taps_read_only_the_past():
 def test_onnx_export_matches_torch(tmp_path, model):
     import onnxruntime as ort
 
-    from pose3d_ros.lift.export import export
+    from pose3d_ros.lift.export import export, save_untrained
 
-    torch.save({"architecture": "ssr_stf", "model_config": asdict(model.cfg), "model": model.state_dict(),
-                "epoch": 0, "metrics": {}, "train_config": {"name": "tiny", "epochs": 1, "seed": 0,
-                                                            "train_sequences": [0], "heldout_sequences": [4]}},
-               tmp_path / "best.pt")
+    save_untrained(model, "ssr_stf", tmp_path / "best.pt")
     meta = export(tmp_path / "best.pt", tmp_path / "ssr_stf.onnx")
     assert meta["architecture"] == "ssr_stf" and meta["receptive_field"] == "9"
     session = ort.InferenceSession(str(tmp_path / "ssr_stf.onnx"), providers=["CPUExecutionProvider"])

@@ -12,28 +12,16 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import torch
 
 from pose3d_ros.lift import make_lifter
-from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
-from pose3d_ros.lift.export import export
+from pose3d_ros.lift.architectures import build_model
+from pose3d_ros.lift.export import export, save_untrained
 
 CAMERA = SimpleNamespace(K=np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]]), width=1280, height=720)
-
-
-def untrained_checkpoint(rf: int, directory: Path) -> Path:
-    """A training-style checkpoint of a randomly initialised model, for timing only."""
-    cfg = CausalLiuConfig(receptive_field=rf)
-    path = directory / f"untrained_rf{rf}.pt"
-    torch.save({"model_config": asdict(cfg), "model": CausalLiu(cfg).state_dict(), "epoch": 0, "metrics": {},
-                "train_config": {"model": {"receptive_field": rf}, "name": "untrained", "epochs": 0, "seed": 0,
-                                 "train_sequences": [], "heldout_sequences": []}}, path)
-    return path
 
 
 def random_inputs(lifter, people: int) -> tuple:
@@ -72,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         models = list(args.model)
         for rf in args.untrained_rf:
             out = Path(tmp) / f"untrained_rf{rf}.onnx"
-            export(untrained_checkpoint(rf, Path(tmp)), out)
+            model = build_model("causal_liu", {"receptive_field": rf})
+            export(save_untrained(model, "causal_liu", Path(tmp) / f"untrained_rf{rf}.pt"), out)
             models.append(out)
         print(f"\n| model | backend | RF | people | median ms (threads={args.threads}) |\n|---|---|---|---|---|")
         for onnx_path in models:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import onnx
@@ -53,6 +54,14 @@ def metadata_for(state: dict) -> dict[str, str]:
                                        if k.startswith(("clean_", "noisy_", "deepmimic_"))}),
         "torch_version": str(torch.__version__),
     }
+
+
+def save_untrained(model: torch.nn.Module, architecture: str, path: Path) -> Path:
+    """Write ``model`` as it stands (untrained: for timing and tests) as a checkpoint export() reads; return path."""
+    torch.save({"architecture": architecture, "model_config": asdict(model.cfg), "model": model.state_dict(),
+                "epoch": 0, "metrics": {}, "train_config": {"name": "untrained", "epochs": 0, "seed": 0,
+                                                            "train_sequences": [], "heldout_sequences": []}}, path)
+    return path
 
 
 def export(checkpoint: Path, out: Path) -> dict[str, str]:

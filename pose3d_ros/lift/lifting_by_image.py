@@ -21,9 +21,10 @@ Limits: the only 3D-labelled images are synthetic renders (data/render.py): cart
 backgrounds. The cues an image can add to 2D keypoints -- which limb is in front (occlusion), perspective
 limb width, facing direction (the face) -- are in them; real clothing, lighting, texture, hands, feet and body
 shape are not, and their darkening with depth is a training aid real images lack. Expect a domain gap on
-camera images: the image branch may help less there than on renders, or mislead; `pose3d-ros compare` measures
-it on Pose2Sim's real video beside the held-out renders. The image gives no absolute depth (outputs stay root-relative), and a crop cut around
-badly wrong 2D may not show the joint at all. Numbers from this model are not a reproduction of the paper's.
+camera images: the image branch may help less there than on renders, or mislead; `pose3d-ros compare`
+measures it on Pose2Sim's real video beside the held-out renders. The image gives no absolute depth (outputs
+stay root-relative), and a crop cut around badly wrong 2D may not show the joint at all. Numbers from this
+model are not a reproduction of the paper's.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: the whole video)")
     parser.add_argument("--fov", type=float, default=60.0,
                         help="horizontal field of view of the video's camera, degrees (0: unknown)")
-    parser.add_argument("--model", default="", help="lifter model file (default: the package's causal model)")
+    parser.add_argument("--model", default="", help="lifter model: a file or a name in the package's weights folder, "
+                        "e.g. ampose (default: the causal lifter)")
     parser.add_argument("--backend", default="auto", help="lifter runtime: auto, onnxruntime, tensorrt, ... (README)")
     parser.add_argument("--no-render", action="store_true", help="skip the overlay video and contact sheet")
 

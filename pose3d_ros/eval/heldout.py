@@ -45,7 +45,7 @@ def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0
         camera = CameraModel(K[s], int(sizes[s][0]), int(sizes[s][1]))
         seen, frames = lifter, None
         if getattr(lifter, "crop_size", 0):
-            seen = _RenderedCrops(lifter, truth_cam_m[s], np.random.default_rng([seed, s]))
+            seen = _RenderedCrops(lifter, truth_cam_m[s], [seed, s])
             frames = seen.frames(camera)
         lifted[s] = lift_sequence(seen, keypoints_px[s].astype(np.float32), confidence[s], camera, fps, frames)
     lifted[~visible] = np.nan
@@ -59,10 +59,11 @@ def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0
 
 class _RenderedCrops:
     """An image lifter seen through rendered crops: each lift() gets, in place of crops of the (blank) frame,
-    crops rendered from the true 3D of the frame being lifted, cut by the same window geometry."""
+    crops rendered from the true 3D of the frame being lifted, cut by the same window geometry. Every frame
+    of a segment is rendered from the same seed: one person's clothes, background and lighting, as in a video."""
 
-    def __init__(self, lifter: LifterRuntime, truth_cam_m: np.ndarray, rng: np.random.Generator):
-        self.lifter, self.truth_cam_m, self.rng = lifter, truth_cam_m, rng
+    def __init__(self, lifter: LifterRuntime, truth_cam_m: np.ndarray, seed: list[int]):
+        self.lifter, self.truth_cam_m, self.seed = lifter, truth_cam_m, seed
         self.receptive_field, self.layout_name, self.crop_size = lifter.receptive_field, lifter.layout_name, \
             lifter.crop_size
         self.frame = 0
@@ -81,4 +82,5 @@ class _RenderedCrops:
                       np.array([[camera.width, camera.height]]))
         from pose3d_ros.data.render import render_crops
 
-        return self.lifter.lift(keypoints_px, confidence, camera, render_crops(self.rng, batch, self.crop_size))
+        crops = render_crops(np.random.default_rng(self.seed), batch, self.crop_size)
+        return self.lifter.lift(keypoints_px, confidence, camera, crops)

@@ -5,7 +5,7 @@
     ros2 launch pose3d_ros lift.launch.py use_video_source:=false \\
         image_topic:=/camera/color/image_raw camera_info_topic:=/camera/color/camera_info   # a camera driver
     ros2 launch pose3d_ros lift.launch.py composed:=true           # one process, lowest latency
-    ros2 launch pose3d_ros lift.launch.py model:=ampose            # another lifter (pose3d-ros compare)
+    ros2 launch pose3d_ros lift.launch.py model:=ampose_rf27       # another lifter (pose3d-ros compare)
 
 What it starts is data (NODES, ARGUMENTS, NODE_ARGUMENT_PARAMETERS) so that test/test_launch.py can check
 the contract where `launch` itself is not installed.
@@ -27,8 +27,8 @@ ARGUMENTS = {
     "camera_info_topic": ("camera_info", "CameraInfo topic the lifter subscribes to"),
     "composed": ("false", "Run detector and lifter in one process (executable 'pipeline') for the lowest latency"),
     "rviz": ("false", "Start rviz2 showing skeletons, markers and TF"),
-    "model": ("", "Lifter: a name in the package's weights folder (causal_liu_rf81, videopose3d_rf81, ampose, "
-                  "ssr_stf_rf27, lifting_by_image) or a model file; '' = the default causal lifter"),
+    "model": ("", "Lifter: a name in the package's weights folder (e.g. ampose_rf27; the list and model cards are "
+                  "in pose3d_ros/weights/README.md) or a model file; '' = the default causal lifter"),
 }
 # executable -> node name (its section in the parameter file)
 NODES = {"video_source": "video_source", "keypoint_detector": "keypoint_detector", "lifter": "lifter"}

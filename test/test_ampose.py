@@ -1,10 +1,9 @@
 """AMPose lifter: output contract, the GCN's graph is the H36M-17 skeleton, ONNX export matches torch."""
 
 
-import numpy as np
 import pytest
 import torch
-from tiny_lifters import one_thread, randomised  # noqa: F401 (one_thread: a fixture)
+from tiny_lifters import assert_onnx_matches_torch, one_thread, randomised  # noqa: F401 (one_thread: a fixture)
 
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift.ampose import AMPose, AMPoseConfig, GCNBlock, skeleton_adjacency
@@ -68,18 +67,5 @@ def test_gcn_block_mixes_only_skeleton_neighbours():
 
 
 def test_onnx_export_matches_torch(tmp_path):
-    import onnxruntime as ort
-
-    from pose3d_ros.lift.export import export, save_untrained
-
-    model = randomised(AMPose(AMPoseConfig(**TINY)))
-    save_untrained(model, "ampose", tmp_path / "best.pt")
-    meta = export(tmp_path / "best.pt", tmp_path / "ampose.onnx")
+    meta = assert_onnx_matches_torch(randomised(AMPose(AMPoseConfig(**TINY))), "ampose", tmp_path)
     assert meta["architecture"] == "ampose" and meta["receptive_field"] == "1"
-    session = ort.InferenceSession(str(tmp_path / "ampose.onnx"), providers=["CPUExecutionProvider"])
-    for people in (1, 5):  # the people dimension is dynamic
-        window = torch.randn(people, 1, 17, 3)
-        window[:, :, 13] = 0.0  # a missing joint
-        with torch.no_grad():
-            expected = model(window).numpy()
-        np.testing.assert_allclose(session.run(None, {"window": window.numpy()})[0], expected, atol=1e-4)

@@ -1,10 +1,9 @@
 """SSR-STF lifter: output contract, causality frame by frame, the skeleton walk, ONNX export matches torch."""
 
 
-import numpy as np
 import pytest
 import torch
-from tiny_lifters import one_thread, randomised  # noqa: F401 (one_thread: a fixture)
+from tiny_lifters import assert_onnx_matches_torch, one_thread, randomised  # noqa: F401 (one_thread: a fixture)
 
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift.ssr_stf import SSRSTF, SSRSTFConfig, skeleton_walk, tap_matrices
@@ -74,17 +73,5 @@ def test_causal_taps_read_only_the_past():
 
 
 def test_onnx_export_matches_torch(tmp_path, model):
-    import onnxruntime as ort
-
-    from pose3d_ros.lift.export import export, save_untrained
-
-    save_untrained(model, "ssr_stf", tmp_path / "best.pt")
-    meta = export(tmp_path / "best.pt", tmp_path / "ssr_stf.onnx")
+    meta = assert_onnx_matches_torch(model, "ssr_stf", tmp_path)
     assert meta["architecture"] == "ssr_stf" and meta["receptive_field"] == "9"
-    session = ort.InferenceSession(str(tmp_path / "ssr_stf.onnx"), providers=["CPUExecutionProvider"])
-    for people in (1, 5):  # the people dimension is dynamic
-        window = torch.randn(people, 9, 17, 3)
-        window[:, 3:, 13] = 0.0  # a joint lost for the newest frames
-        with torch.no_grad():
-            expected = model(window).numpy()
-        np.testing.assert_allclose(session.run(None, {"window": window.numpy()})[0], expected, atol=1e-4)

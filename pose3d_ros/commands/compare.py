@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "every .onnx there)")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/compare-<time>)")
     parser.add_argument("--cache", type=Path, default=Path("runs/cache"), help="Pose2Sim reference cache folder")
-    parser.add_argument("--repeats", type=int, default=200, help="timed lift() calls per latency cell")
+    parser.add_argument("--repeats", type=int, default=1000, help="timed lift() calls per latency cell")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,7 +23,8 @@ from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterError, make_lifter
 from pose3d_ros.lift.build_engine import main as build_engine_main
 from pose3d_ros.lift.build_engine import onnx_inputs, trtexec_command
-from pose3d_ros.lift.engine_cache import EngineCache, EngineInput
+from pose3d_ros.lift.engine_cache import EngineCache
+from pose3d_ros.lift.engine_inputs import EngineInput
 from pose3d_ros.lift.inputs import NORMALISATION
 
 ONNX_PATH = Path(__file__).resolve().parents[1] / "pose3d_ros" / "weights" / "causal_liu_rf81.onnx"

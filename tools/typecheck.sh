@@ -22,5 +22,6 @@ cp -r "$site/tensorrt" "$site/tensorrt_bindings" "$stubs/"
 sed -i -E 's/([(,] ?)in: /\1in_: /g; s/channel_axis: int\) -> IScaleLayer/channel_axis: int = ...) -> IScaleLayer/' \
     "$stubs/tensorrt_bindings/tensorrt.pyi"
 MYPYPATH=$stubs $python -m mypy --config-file tools/mypy.ini --cache-dir build/mypy_cache \
-    pose3d_ros/lift/tensorrt_backend.py pose3d_ros/lift/engine_cache.py pose3d_ros/lift/build_engine.py \
+    pose3d_ros/lift/tensorrt_backend.py pose3d_ros/lift/engine_cache.py pose3d_ros/lift/engine_inputs.py \
+    pose3d_ros/lift/build_engine.py \
     pose3d_ros/lift/select.py pose3d_ros/lift/onnx_cuda_backend.py

@@ -19,11 +19,9 @@ from pathlib import Path
 from pose3d_ros.lift.engine_cache import (
     PRECISIONS,
     EngineCache,
-    EngineInput,
     default_engine_dir,
-    lifter_inputs,
-    profile_people,
 )
+from pose3d_ros.lift.engine_inputs import EngineInput, lifter_inputs, profile_people
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "causal_liu_rf81.onnx"
 

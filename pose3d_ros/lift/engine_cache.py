@@ -5,9 +5,7 @@ engines are kept in a directory (default ``~/.cache/pose3d_ros/engines``) under 
 an ``EngineKey``. Each ``<name>.engine`` (raw TensorRT plan, usable by trtexec) has a ``<name>.json`` beside it
 with the key and the engine's sha256: a missing, truncated or corrupt engine is rebuilt with a warning.
 Both files are written atomically (temporary file + rename), and the newest ``keep`` engines of each model
-(by last use) are kept. ``lifter_inputs`` (each input's shape after the people dimension) and
-``profile_people`` describe what an engine takes, shared by the TensorRT builder, its runtime and trtexec line.
-Nothing here imports TensorRT: the builder and loader are passed in.
+(by last use) are kept. Nothing here imports TensorRT: the builder and loader are passed in.
 """
 
 from __future__ import annotations
@@ -17,13 +15,12 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 FORMAT_VERSION = 1  # bump when the engine build changes in a way the other key fields do not capture
 PRECISIONS = ("fp16", "fp32", "int8")
-WINDOW, IMAGE = "window", "image"  # the lifter's ONNX inputs (pose3d_ros.lift.export); IMAGE only for image models
 
 T = TypeVar("T")
 
@@ -67,45 +64,6 @@ class EngineKey:
 
     def file_stem(self) -> str:
         return f"{self.model}.{self.precision}.p{self.max_people}.{self.digest()}"
-
-
-@dataclasses.dataclass(frozen=True)
-class EngineInput:
-    """One input of a lifter network: its name and its shape after dimension 0, the people dimension."""
-
-    name: str
-    per_person: tuple[int, ...]
-
-    def shape(self, people: int) -> tuple[int, ...]:
-        return (people, *self.per_person)
-
-
-def lifter_inputs(shapes: Mapping[str, Sequence[int]]) -> tuple[EngineInput, ...]:
-    """The inputs of a lifter network from each input's full shape by name; ``window`` first, then ``image``.
-
-    Dimension 0 (people) may be anything (-1 or 0 when dynamic); the others must be fixed. Expects ``window``
-    (P, T, 17, 3) and, for image models, ``image`` (P, 3, S, S). Raises ValueError saying what differs.
-    """
-    expected = "inputs window (P, T, 17, 3) [and image (P, 3, S, S)], as pose3d_ros.lift.export writes them"
-    unknown = sorted(set(shapes) - {WINDOW, IMAGE})
-    if WINDOW not in shapes or unknown:
-        raise ValueError(f"model inputs {dict(shapes)}; expected {expected}")
-    inputs = tuple(EngineInput(name, tuple(int(d) for d in shapes[name][1:])) for name in (WINDOW, IMAGE)
-                   if name in shapes)
-    for inp in inputs:
-        if len(inp.per_person) != 3 or min(inp.per_person) <= 0:
-            raise ValueError(f"model input '{inp.name}' has shape {tuple(shapes[inp.name])}; expected 4 dimensions, "
-                             f"all fixed but the first ({expected})")
-    if IMAGE in shapes and (inputs[1].per_person[0] != 3 or inputs[1].per_person[1] != inputs[1].per_person[2]):
-        raise ValueError(f"model input 'image' has shape {tuple(shapes[IMAGE])}; expected (P, 3, S, S) RGB crops")
-    return inputs
-
-
-def profile_people(max_people: int, opt_people: int) -> tuple[int, int, int]:
-    """The (min, opt, max) people of an engine's optimisation profile: opt_people is clamped into 1..max_people."""
-    if max_people < 1:
-        raise ValueError(f"max_people {max_people}; expected >= 1")
-    return 1, min(max(opt_people, 1), max_people), max_people
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -24,15 +24,12 @@ import tensorrt as trt
 
 from pose3d_ros.lift.engine_cache import (
     PRECISIONS,
-    WINDOW,
     EngineCache,
-    EngineInput,
     EngineKey,
     file_sha256,
-    lifter_inputs,
-    profile_people,
     write_atomic,
 )
+from pose3d_ros.lift.engine_inputs import WINDOW, EngineInput, lifter_inputs, profile_people
 from pose3d_ros.lift.runtime import LifterError, _check_metadata, _Lifter
 
 if not hasattr(trt, "Builder"):  # tensorrt-stubs alone leave an importable, empty 'tensorrt' namespace

@@ -72,7 +72,7 @@ class LiftStage:
     def __init__(self, lifter: LifterRuntime, max_people: int = 16, max_gap_s: float = 0.5,
                  outside_margin: float = 0.5):
         self.lifter = lifter
-        self.crop_size = int(getattr(lifter, "crop_size", 0))  # stand-in lifters may predate crop_size
+        self.crop_size = lifter.crop_size
         self.buffer = CausalBuffer(lifter.receptive_field, H36M17.num_joints, max_people, max_gap_s)
         self.outside_margin = outside_margin
 

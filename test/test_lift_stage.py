@@ -20,6 +20,7 @@ class FixedLifter:
 
     receptive_field = T
     layout_name = "h36m17"
+    crop_size = 0  # keypoints only
 
     def __init__(self):
         self.calls: list[tuple[np.ndarray, np.ndarray]] = []

@@ -44,7 +44,7 @@ def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0
     for s in range(len(segments)):
         camera = CameraModel(K[s], int(sizes[s][0]), int(sizes[s][1]))
         seen, frames = lifter, None
-        if getattr(lifter, "crop_size", 0):
+        if lifter.crop_size:
             seen = _RenderedCrops(lifter, truth_cam_m[s], [seed, s])
             frames = seen.frames(camera)
         lifted[s] = lift_sequence(seen, keypoints_px[s].astype(np.float32), confidence[s], camera, fps, frames)

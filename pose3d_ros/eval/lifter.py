@@ -44,7 +44,7 @@ def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: n
     Raises ValueError when such a lifter gets no frames, too few, or frames it cannot use.
     """
     images = None
-    if getattr(lifter, "crop_size", 0):
+    if lifter.crop_size:
         if frames is None:
             raise ValueError(f"this lifter reads {lifter.crop_size}x{lifter.crop_size} image crops; pass the "
                              "frames the keypoints come from")
@@ -74,7 +74,7 @@ def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime) ->
     A lifter that reads image crops also gets the view's undistorted video frames (pose2sim.view_frames)."""
     width, height = (int(x) for x in reference.image_size[view])
     camera = CameraModel(reference.K[view], width, height)
-    frames = view_frames(reference.names[view]) if getattr(lifter, "crop_size", 0) else None
+    frames = view_frames(reference.names[view]) if lifter.crop_size else None
     return lift_sequence(lifter, reference.keypoints_px[view], reference.confidence[view], camera, reference.fps,
                          frames)
 

@@ -99,6 +99,30 @@ def test_bone_scaling_keeps_the_skeleton_symmetric(sequences):
     assert ratio_l.std() > 0.01
 
 
+def test_limb_rotation_turns_whole_limbs_rigidly_and_the_same_in_every_frame(sequences):
+    joints = np.stack([sequences[0][:20]] * 16).astype(np.float64)
+    turned = augment.rotate_limbs(np.random.default_rng(0), joints,
+                                  augment.AugmentConfig(limb_rotation_prob=1.0, limb_rotation_deg=90.0))
+    torso = [J[n] for n in ("pelvis", "spine", "thorax", "neck_nose", "head", "left_hip", "right_hip",
+                            "left_shoulder", "right_shoulder")]
+    np.testing.assert_array_equal(turned[:, :, torso], joints[:, :, torso])
+    for root, mid, end in (("left_hip", "left_knee", "left_ankle"), ("right_shoulder", "right_elbow", "right_wrist")):
+        np.testing.assert_allclose(bone_length(turned, root, mid), bone_length(joints, root, mid))
+        np.testing.assert_allclose(bone_length(turned, mid, end), bone_length(joints, mid, end))
+        # One rotation for the whole window: dot products between the limb's directions at any two frames stay.
+        before = joints[:, :, J[end]] - joints[:, :, J[root]]
+        after = turned[:, :, J[end]] - turned[:, :, J[root]]
+        np.testing.assert_allclose(after @ after.swapaxes(1, 2), before @ before.swapaxes(1, 2), atol=1e-9)
+        assert np.abs(after - before).max() > 0.2
+
+
+def test_limb_rotation_off_by_default_leaves_the_draws_unchanged(sequences):
+    motion = list(sequences.values())
+    off = augment.synthesize(np.random.default_rng(3), motion, 8, 9, augment.AugmentConfig())
+    again = augment.synthesize(np.random.default_rng(3), motion, 8, 9, augment.AugmentConfig(limb_rotation_deg=30))
+    np.testing.assert_array_equal(off.keypoints_px, again.keypoints_px)
+
+
 def test_windows_end_on_their_frame_and_pad_with_the_first():
     seq = np.arange(10)
     windows = augment.causal_windows(seq, 4)

@@ -1,5 +1,5 @@
-"""Training windows from world-frame 3D motion: frame-rate and bone-length changes, mirroring, random
-virtual pinhole cameras, and detector-like 2D noise.
+"""Training windows from world-frame 3D motion: frame-rate and bone-length changes, limb rotations, mirroring,
+random virtual pinhole cameras, and detector-like 2D noise.
 
 World frames are z up (metres). Camera frames are the optical frame: x right, y down, z forward.
 """
@@ -22,6 +22,12 @@ class AugmentConfig:
     height_scale: tuple[float, float] = (0.85, 1.15)
     bone_scale_std: float = 0.06
     mirror_prob: float = 0.5
+    # Each limb (arm from the shoulder, leg from the hip) of a window is turned, with this probability, about its
+    # root joint by one random rotation of up to limb_rotation_deg, the same in every frame: new poses (a leg
+    # raised sideways, an arm swung across) from little motion data, with the motion's timing intact.
+    # 0 = off, which keeps the draws, and so the trainings, of configs that predate it unchanged.
+    limb_rotation_prob: float = 0.0
+    limb_rotation_deg: float = 60.0
     focal_per_size: tuple[float, float] = (0.45, 1.4)  # focal length / larger image side
     distance_m: tuple[float, float] = (2.0, 8.0)
     camera_height_m: tuple[float, float] = (0.3, 2.6)
@@ -62,6 +68,34 @@ def scale_bones(rng: np.random.Generator, joints: np.ndarray, cfg: AugmentConfig
     for parent, child in H36M17.bones:  # bones are listed parent-first, so parents are already moved
         bone = joints[:, :, child] - joints[:, :, parent]
         out[:, :, child] = out[:, :, parent] + bone * per_joint[:, None, child, None]
+    return out
+
+
+LIMBS = tuple(tuple(H36M17.index[f"{side}_{joint}"] for joint in joints)
+              for side in ("left", "right") for joints in (("hip", "knee", "ankle"), ("shoulder", "elbow", "wrist")))
+
+
+def rotation_matrices(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rodrigues: unit axes (..., 3) and angles (...) in radians -> rotation matrices (..., 3, 3)."""
+    x, y, z = np.moveaxis(axis, -1, 0)
+    zero = np.zeros_like(x)
+    cross = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*x.shape, 3, 3)
+    s, c = np.sin(angle)[..., None, None], np.cos(angle)[..., None, None]
+    return np.eye(3) + s * cross + (1.0 - c) * cross @ cross
+
+
+def rotate_limbs(rng: np.random.Generator, joints: np.ndarray, cfg: AugmentConfig) -> np.ndarray:
+    """Turn some limbs about their root joint, one fixed random rotation per limb and window: (B, T, 17, 3)."""
+    b = joints.shape[0]
+    axis = rng.standard_normal((b, len(LIMBS), 3))
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = np.radians(rng.uniform(0.0, cfg.limb_rotation_deg, (b, len(LIMBS))))
+    angle *= rng.random((b, len(LIMBS))) < cfg.limb_rotation_prob
+    rot = rotation_matrices(axis, angle)  # (B, limbs, 3, 3)
+    out = joints.copy()
+    for limb, (root, *chain) in enumerate(LIMBS):
+        offsets = joints[:, :, chain] - joints[:, :, root, None]  # (B, T, 2, 3)
+        out[:, :, chain] = joints[:, :, root, None] + offsets @ rot[:, None, limb].swapaxes(-1, -2)
     return out
 
 
@@ -152,6 +186,8 @@ def synthesize(rng: np.random.Generator, sequences: list[np.ndarray], batch: int
     seq = rng.choice(len(sequences), size=batch, p=lengths / lengths.sum())
     idx = window_indices(rng, lengths, seq, window, cfg)
     joints = np.stack([sequences[s][i] for s, i in zip(seq, idx)]).astype(np.float64)
+    if cfg.limb_rotation_prob > 0:
+        joints = rotate_limbs(rng, joints, cfg)
     joints = mirror(rng, scale_bones(rng, joints, cfg), cfg)
     K, R, centre, size = random_cameras(rng, joints, cfg)
     joints_cam = to_camera(joints, R, centre)

@@ -155,3 +155,15 @@ def test_procrustes_error_ignores_similarity_transforms():
     q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
     rot = q * np.sign(np.linalg.det(q))
     assert p_mpjpe(2.0 * target @ rot.T + 0.3, target) < 1e-9
+
+
+def test_benchmark_times_the_given_models_architecture_at_other_receptive_fields(capsys):
+    from pose3d_ros.lift import benchmark
+
+    benchmark.main(["--model", str(WEIGHTS / "causal_liu_rf27.onnx"), "--untrained-rf", "81", "--people", "2",
+                    "--repeats", "2"])
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][1:]
+    assert [(r[0].strip(), r[1].strip(), r[2].strip()) for r in rows] == [
+        ("causal_liu_rf27.onnx", "onnxruntime", "27"), ("causal_liu_rf27.onnx", "torch", "27"),
+        ("untrained_causal_liu_rf81.onnx", "onnxruntime", "81"), ("untrained_causal_liu_rf81.onnx", "torch", "81")]
+    assert all(float(r[4]) > 0 for r in rows)

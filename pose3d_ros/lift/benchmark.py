@@ -1,15 +1,17 @@
 """Per-step lifter latency: median milliseconds of ``lift()`` (normalisation + inference) per backend,
 receptive field and number of people, printed as a table.
 
-    python -m pose3d_ros.lift.benchmark --model pose3d_ros/weights/causal_liu_rf81.onnx [--untrained-rf 243]
+    python -m pose3d_ros.lift.benchmark [--model pose3d_ros/weights/causal_liu_rf81.onnx] [--untrained-rf 243]
 
-``--untrained-rf`` also times randomly initialised models of that receptive field (latency does not
-depend on the weights), exported to a temporary directory.
+Without ``--model`` it times the package's default lifter. ``--untrained-rf`` also times randomly initialised
+models of the first model's architecture and width at that receptive field (latency does not depend on the
+weights), exported to a temporary directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ import numpy as np
 from pose3d_ros.lift import make_lifter
 from pose3d_ros.lift.architectures import build_model
 from pose3d_ros.lift.export import export, save_untrained
+from pose3d_ros.lift.runtime import DEFAULT_MODEL
 
 CAMERA = SimpleNamespace(K=np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]]), width=1280, height=720)
 
@@ -49,7 +52,8 @@ def time_lift(lifter, people: int, repeats: int) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, action="append", default=[], help=".onnx (its .pt sibling for torch)")
+    parser.add_argument("--model", type=Path, action="append", default=[],
+                        help=f".onnx (its .pt sibling for torch); default {DEFAULT_MODEL.name}")
     parser.add_argument("--untrained-rf", type=int, action="append", default=[], choices=(27, 81, 243))
     parser.add_argument("--people", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--threads", type=int, default=1)
@@ -57,11 +61,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        models = list(args.model)
+        models = list(args.model) or [DEFAULT_MODEL]
+        meta = make_lifter("onnxruntime", models[0]).metadata
         for rf in args.untrained_rf:
-            out = Path(tmp) / f"untrained_rf{rf}.onnx"
-            model = build_model("causal_liu", {"receptive_field": rf})
-            export(save_untrained(model, "causal_liu", Path(tmp) / f"untrained_rf{rf}.pt"), out)
+            out = Path(tmp) / f"untrained_{meta['architecture']}_rf{rf}.onnx"
+            model = build_model(meta["architecture"], {**json.loads(meta["model_config"]), "receptive_field": rf})
+            export(save_untrained(model, meta["architecture"], out.with_suffix(".pt")), out)
             models.append(out)
         print(f"\n| model | backend | RF | people | median ms (threads={args.threads}) |\n|---|---|---|---|---|")
         for onnx_path in models:

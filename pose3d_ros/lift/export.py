@@ -48,6 +48,7 @@ def metadata_for(state: dict) -> dict[str, str]:
                          + ("" if cfg.get("deepmimic_source") is None else
                             "; pybullet==3.2.7 DeepMimic humanoid3d clips (held out "
                             f"{list(cfg.get('deepmimic_heldout', ()))})"),
+        "augmentation": json.dumps(cfg.get("augment", {})),
         "training_run": f"{cfg['name']} epoch {state['epoch'] + 1}/{cfg['epochs']}",
         "seed": str(cfg["seed"]),
         "heldout_metrics": json.dumps({k: round(v, 2) for k, v in metrics.items()

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pose3d_ros.layouts import H36M17
+from pose3d_ros.lift.attention import Attention, mlp
 
 
 @dataclass(frozen=True)
@@ -60,22 +61,6 @@ def skeleton_adjacency(num_joints: int, bones: tuple[tuple[int, int], ...]) -> t
     return adjacency
 
 
-class Attention(nn.Module):
-    """Multi-head self-attention over the joint tokens, written out for a clean ONNX graph: (N, J, D) -> (N, J, D)."""
-
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, j, d = x.shape
-        q, k, v = self.qkv(x).view(n, j, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)  # (N, H, J, Dh) each
-        scores = (q * (d // self.heads) ** -0.5) @ k.transpose(-1, -2)
-        return self.proj((scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(n, j, d))
-
-
 class TransformerBlock(nn.Module):
     """Global mixing: pre-norm multi-head self-attention, then pre-norm MLP, each with a residual."""
 
@@ -84,7 +69,7 @@ class TransformerBlock(nn.Module):
         self.norm1 = nn.LayerNorm(dim)
         self.attention = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+        self.mlp = mlp(dim, mlp_ratio)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

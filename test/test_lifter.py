@@ -127,6 +127,16 @@ def test_committed_weights_are_small_and_described():
     assert {"input_normalisation", "training_data", "seed"} <= meta.keys()
 
 
+def test_committed_onnx_files_hold_no_source_paths():
+    """Exporter debug info (stack traces with paths and line numbers) would make a file's sha256 depend on the
+    checkout it was exported from, so the model cards' reproduction hashes could not be met elsewhere."""
+    import onnx
+
+    for path in sorted(WEIGHTS.glob("*.onnx")):
+        nodes = onnx.load(str(path)).graph.node
+        assert not any(node.metadata_props for node in nodes), f"{path.name} carries per-node exporter metadata"
+
+
 def test_wrong_window_length_is_rejected(lifters):
     kp, conf = walking_keypoints(80)
     with pytest.raises(ValueError, match=r"\(P, 81, 17, 2\)"):

@@ -87,6 +87,8 @@ def export(checkpoint: Path, out: Path) -> dict[str, str]:
             dynamic_shapes={name: {0: people} for name in inputs}, verbose=False,
         )
     proto = program.model_proto
+    for node in proto.graph.node:  # exporter debug info (source paths, line numbers) would tie the bytes to a checkout
+        del node.metadata_props[:]
     onnx.helper.set_model_props(proto, meta)
     onnx.checker.check_model(proto)
     onnx.save_model(proto, str(out))

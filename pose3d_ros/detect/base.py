@@ -24,6 +24,8 @@ class Detection:
     score: person-level confidence in [0, 1].
     bbox_px: (4,) float32 x_min, y_min, x_max, y_max.
     world_m: (J, 3) float32 metric 3D from the backend itself, if it has one (evaluation baseline).
+    source_id: the backend's own id for this person when it follows people from frame to frame (a hint the
+        tracker keeps to), else None.
     """
 
     keypoints_px: np.ndarray
@@ -32,6 +34,7 @@ class Detection:
     score: float
     bbox_px: np.ndarray
     world_m: np.ndarray | None = None
+    source_id: int | None = None
 
 
 class Detector(Protocol):

@@ -1,0 +1,229 @@
+"""Every person in view with BlazePose's two networks, run by the package itself (Bazarevsky et al., 2020).
+
+    person detector on square tiles -> weighted NMS -> a rotated ROI per person
+    -> landmark network per ROI (all people in one batch) -> 33 keypoints, visibility, presence, world landmarks
+    -> each person's next ROI from their own landmarks
+
+The detector runs every ``detect_every`` frames, and at once when a person was lost or nobody is tracked;
+between runs each person is followed by the ROI their landmarks give (MediaPipe's own trick, which also finds
+people too small for the whole-frame detector). Tiles: the 224-pixel detector misses people shorter than
+about half the frame, so wide images are covered by overlapping squares of the short side.
+Two tracks on one person are merged. The networks come as sessions of the runtime layer (``Network``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from pose3d_ros.detect.base import Detection, DetectorError, check_rgb
+from pose3d_ros.detect.roi import (
+    DETECTOR_SIZE,
+    Candidates,
+    Roi,
+    box_iou,
+    crop_to_image,
+    cut_crop,
+    decode_detections,
+    letterbox_square,
+    roi_from_points,
+    rotate_world,
+    ssd_anchors,
+    weighted_nms,
+)
+from pose3d_ros.detect.smoothing import VelocityFilter
+from pose3d_ros.layouts import BLAZEPOSE33
+
+# The landmark network's 39 points: BlazePose-33, then two it uses to place the next ROI (hip centre and a
+# point above the head, as the detector's keypoints 0 and 1), then four it does not use.
+_HIP_CENTRE, _ABOVE_HEAD = 33, 34
+_NUM_LANDMARKS = 39
+
+
+class Network(Protocol):
+    """A network session (pose3d_ros.runtime): named inputs with a batch dimension 0 -> outputs in order."""
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]: ...
+
+
+@dataclass
+class BlazePoseConfig:
+    """detect_every: frames between detector runs while every person is followed (1 = every frame).
+    max_people: people followed at once; more detections wait until someone leaves.
+    min_detection_score: detector score that opens a person, in [0, 1].
+    min_presence: landmark network's presence below which a person is lost, in [0, 1].
+    duplicate_iou: two followed people whose ROI boxes overlap this much are one person.
+    new_person_iou: a detection whose ROI box overlaps someone followed this much is that person, not a new one.
+    smooth: MediaPipe's velocity filter on each person's keypoints (smoothing.py).
+    """
+
+    detect_every: int = 10
+    max_people: int = 8
+    min_detection_score: float = 0.5
+    min_presence: float = 0.5
+    duplicate_iou: float = 0.5
+    new_person_iou: float = 0.3
+    smooth: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("min_detection_score", "min_presence", "duplicate_iou", "new_person_iou"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise DetectorError(f"blazepose {name} {getattr(self, name)} out of range; expected 0 to 1")
+        if self.detect_every < 1 or self.max_people < 1:
+            raise DetectorError(f"blazepose detect_every {self.detect_every}, max_people {self.max_people}; "
+                                "expected both >= 1")
+
+
+@dataclass
+class _Person:
+    """One person followed from frame to frame by their ROI."""
+
+    person_id: int
+    roi: Roi
+    keypoints_px: np.ndarray | None = None  # (33, 2) last frame's, before smoothing
+    motion: float = math.inf  # how far the keypoints moved in the last frame, in ROI sizes (inf when new)
+    smoother: VelocityFilter = field(default_factory=VelocityFilter)
+
+
+def square_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
+    """Overlapping squares (x, y, side) of the short side covering a ``width`` x ``height`` image, evenly
+    spread; one square for a square image."""
+    side = min(width, height)
+    long_side = max(width, height)
+    count = 1 if long_side == side else long_side // side + 1
+    starts = np.linspace(0, long_side - side, count).round().astype(int)
+    return [(int(s), 0, side) if width >= height else (0, int(s), side) for s in starts]
+
+
+class BlazePoseDetector:
+    """BlazePose-33 keypoints of every person: ``detect(rgb, stamp_ns)`` -> one Detection per person.
+
+    detector: the pose detector network, input ``image`` (N, 224, 224, 3) in [-1, 1], outputs (boxes, scores).
+    landmarks: one or more sessions of the landmark network, input ``image`` (N, 256, 256, 3) in [0, 1],
+    outputs (landmarks, presence, world_landmarks); with several, people are split among them and run on as
+    many threads (each session single-threaded is faster on a few cores than one session with many threads).
+    Detection.source_id is the person's id here, stable while their ROI follows them.
+    """
+
+    layout = BLAZEPOSE33
+
+    def __init__(self, detector: Network, landmarks: Sequence[Network], config: BlazePoseConfig | None = None):
+        if not landmarks:
+            raise DetectorError("blazepose needs at least one landmark network session")
+        self.detector = detector
+        self.landmarks = list(landmarks)
+        self.config = config or BlazePoseConfig()
+        self._anchors = ssd_anchors()
+        self._pool = ThreadPoolExecutor(len(self.landmarks), thread_name_prefix="blazepose")
+        self._people: list[_Person] = []
+        self._next_id = 1
+        self._frames_to_detect = 0
+        self.detector_runs = 0
+
+    def reset(self) -> None:
+        """Forget everyone (a jump in time, another video): the next frame runs the detector."""
+        self._people = []
+        self._frames_to_detect = 0
+
+    def detect(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
+        """People in (H, W, 3) uint8 RGB; keypoints in pixels of ``rgb`` (origin at the top-left pixel's centre)."""
+        rgb = check_rgb(rgb)
+        if self._frames_to_detect <= 0 or not self._people:
+            self._add_detected(rgb)
+            self._frames_to_detect = self.config.detect_every
+        self._frames_to_detect -= 1
+        if not self._people:
+            return []
+        outputs = self._run_landmarks(np.stack([cut_crop(rgb, p.roi) for p in self._people]))
+        detections, kept = [], []
+        for person, landmarks, presence, world in zip(self._people, *outputs):
+            if presence < self.config.min_presence:
+                self._frames_to_detect = 0  # someone was lost: look again in the next frame
+                continue
+            detections.append(self._decode(person, landmarks, float(presence), world, rgb.shape, stamp_ns))
+            kept.append(person)
+        self._people, detections = self._merge_duplicates(kept, detections)
+        return detections
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._people = []
+
+    def _add_detected(self, rgb: np.ndarray) -> None:
+        """Run the detector on the tiles; open a person for each detection nobody already follows."""
+        height, width = rgb.shape[:2]
+        tiles = square_tiles(width, height)
+        inputs, boxes = zip(*(letterbox_square(rgb[y:y + s, x:x + s]) for x, y, s in tiles))
+        raw_boxes, raw_scores = self.detector.run({"image": np.stack(inputs)})[:2]
+        self.detector_runs += 1
+        found = []
+        for (x, y, _), box, tile_boxes, tile_scores in zip(tiles, boxes, raw_boxes, raw_scores):
+            candidates = decode_detections(tile_boxes, tile_scores, self._anchors, self.config.min_detection_score)
+            shift = np.array([x, y], np.float32)
+            found.append(Candidates(
+                candidates.scores,
+                (box.to_image(candidates.boxes.reshape(-1, 2, 2) * DETECTOR_SIZE) + shift).reshape(-1, 4),
+                box.to_image(candidates.keypoints * DETECTOR_SIZE) + shift,
+            ))
+        merged = weighted_nms(Candidates(*(np.concatenate(parts) for parts in zip(
+            *((c.scores, c.boxes, c.keypoints) for c in found)))))
+        followed = np.array([p.roi.box_px() for p in self._people]).reshape(-1, 4)
+        for i in range(len(merged)):
+            if len(self._people) >= self.config.max_people:
+                break
+            roi = roi_from_points(merged.keypoints[i, 0], merged.keypoints[i, 1])
+            if len(followed) and box_iou(roi.box_px()[None], followed).max() > self.config.new_person_iou:
+                continue
+            self._people.append(_Person(self._next_id, roi))
+            self._next_id += 1
+            followed = np.vstack([followed, roi.box_px()[None]])
+
+    def _run_landmarks(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(landmarks (P, 195), presence (P,), world (P, 117)) for crops (P, 256, 256, 3), split over sessions."""
+        chunks = [c for c in np.array_split(crops, min(len(self.landmarks), len(crops))) if len(c)]
+        runs = [self._pool.submit(net.run, {"image": chunk}) for net, chunk in zip(self.landmarks, chunks)]
+        results = [r.result() for r in runs]
+        landmarks, presence, world = (np.concatenate([r[i] for r in results]) for i in range(3))
+        return landmarks, presence.reshape(-1), world
+
+    def _decode(self, person: _Person, raw: np.ndarray, presence: float, raw_world: np.ndarray,
+                shape: tuple[int, ...], stamp_ns: int) -> Detection:
+        """The person's Detection from their landmark outputs; moves their ROI to where the landmarks are."""
+        values = raw.reshape(_NUM_LANDMARKS, 5)
+        points = crop_to_image(values[:, :2], person.roi)  # continuous image coordinates
+        visibility = 1.0 / (1.0 + np.exp(-values[:33, 3]))
+        world_m = rotate_world(raw_world.reshape(_NUM_LANDMARKS, 3)[:33], person.roi)
+        keypoints_px = points[:33] - 0.5  # to the pixel-centre convention of the package
+        if person.keypoints_px is not None:
+            person.motion = float(np.linalg.norm(keypoints_px - person.keypoints_px, axis=-1).mean()
+                                  / person.roi.size_px)
+        person.keypoints_px = keypoints_px
+        person.roi = roi_from_points(points[_HIP_CENTRE], points[_ABOVE_HEAD])
+        if self.config.smooth:
+            keypoints_px = person.smoother.apply(stamp_ns * 1e-9, keypoints_px, person.roi.size_px / 1.25)
+        height, width = shape[:2]
+        inside = np.clip(keypoints_px, 0, [width - 1, height - 1])
+        bbox_px = np.concatenate([inside.min(axis=0), inside.max(axis=0)])
+        return Detection(keypoints_px.astype(np.float32), visibility.astype(np.float32), BLAZEPOSE33, presence,
+                         bbox_px.astype(np.float32), world_m.astype(np.float32), source_id=person.person_id)
+
+    def _merge_duplicates(self, people: list[_Person],
+                          detections: list[Detection]) -> tuple[list[_Person], list[Detection]]:
+        """Keep one of any two people whose new ROIs overlap: the one whose keypoints moved least (the track that
+        drifted onto someone else moved most, and one opened this frame has not moved yet), so a crossing does
+        not hand one person's id to the other."""
+        if len(people) < 2:
+            return people, detections
+        iou = box_iou(*(np.array([p.roi.box_px() for p in people]),) * 2)
+        drop: set[int] = set()
+        for i, j in zip(*np.nonzero(np.triu(iou > self.config.duplicate_iou, k=1))):
+            if i not in drop and j not in drop:
+                drop.add(int(j) if people[i].motion <= people[j].motion else int(i))
+        keep = [k for k in range(len(people)) if k not in drop]
+        return [people[k] for k in keep], [detections[k] for k in keep]
+

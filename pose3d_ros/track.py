@@ -1,7 +1,10 @@
 """Give each detected person a track id that stays the same from frame to frame.
 
-Detections are matched to live tracks by keypoint distance (normalised by the track's size) with an optimal
-assignment; an unmatched detection opens a track, a track unseen for ``max_age_s`` closes. Bounded: at most
+A detection whose backend follows people itself (``Detection.source_id``, e.g. BlazePose's ROI tracking) stays
+with the track that person had. The others are matched to live tracks by keypoint distance (normalised by the
+track's size) to where each track is predicted to be now (constant velocity), with an optimal assignment; so a
+person lost behind a tree or another person for up to ``max_age_s`` gets their id back. An unmatched detection
+opens a track, a track unseen for ``max_age_s`` closes. Bounded: at most
 ``max_tracks`` tracks live at once, the longest-unseen one closing to make room.
 """
 
@@ -25,6 +28,14 @@ class _Track:
     confidence: np.ndarray
     scale_px: float
     last_seen_ns: int
+    source_id: int | None = None
+    velocity_px_s: np.ndarray | None = None  # (2,) of the keypoints' mean, smoothed
+
+    def predicted_px(self, stamp_ns: int) -> np.ndarray:
+        """Keypoints (J, 2) moved on by the track's velocity to ``stamp_ns``."""
+        if self.velocity_px_s is None:
+            return self.keypoints_px
+        return self.keypoints_px + self.velocity_px_s * (stamp_ns - self.last_seen_ns) * 1e-9
 
 
 class Tracker:
@@ -54,15 +65,25 @@ class Tracker:
         self._tracks = [t for t in self._tracks if stamp_ns - t.last_seen_ns <= self.max_age_ns]
         ids = [0] * len(detections)
         unmatched = set(range(len(detections)))
-        if self._tracks and detections:
-            cost = np.array([[self._cost(t, d) for d in detections] for t in self._tracks])
+        by_source = {t.source_id: t for t in self._tracks if t.source_id is not None}
+        for c, d in enumerate(detections):
+            track = by_source.pop(d.source_id, None) if d.source_id is not None else None
+            if track is not None:
+                self._refresh(track, d, stamp_ns)
+                ids[c] = track.track_id
+                unmatched.discard(c)
+        free = [t for t in self._tracks if t.track_id not in ids]
+        if free and unmatched:
+            pending = sorted(unmatched)
+            cost = np.array([[self._cost(t, detections[c], stamp_ns) for c in pending] for t in free])
             # Gate before solving: otherwise two rejected pairs with a lower sum can beat one valid match.
             cost[cost > self.max_cost] = _REJECTED
             rows, cols = linear_sum_assignment(cost)
-            for r, c in zip(rows, cols):
-                if cost[r, c] <= self.max_cost:
-                    self._refresh(self._tracks[r], detections[c], stamp_ns)
-                    ids[c] = self._tracks[r].track_id
+            for r, k in zip(rows, cols):
+                if cost[r, k] <= self.max_cost:
+                    c = pending[k]
+                    self._refresh(free[r], detections[c], stamp_ns)
+                    ids[c] = free[r].track_id
                     unmatched.discard(c)
         for c in sorted(unmatched):
             if len(self._tracks) >= self.max_tracks:
@@ -74,17 +95,24 @@ class Tracker:
             self._next_id += 1
         return ids
 
-    def _cost(self, track: _Track, det: Detection) -> float:
+    def _cost(self, track: _Track, det: Detection, stamp_ns: int) -> float:
         both = ((track.confidence >= self.min_confidence) & (det.confidence >= self.min_confidence)
                 & np.isfinite(track.keypoints_px).all(-1) & np.isfinite(det.keypoints_px).all(-1))
         if not both.any():
             return _REJECTED
-        dist = np.linalg.norm(track.keypoints_px[both] - det.keypoints_px[both], axis=-1).mean()
+        predicted = track.predicted_px(stamp_ns)
+        dist = np.linalg.norm(predicted[both] - det.keypoints_px[both], axis=-1).mean()
         return float(dist / track.scale_px)
 
-    @staticmethod
-    def _refresh(track: _Track, det: Detection, stamp_ns: int) -> None:
+    def _refresh(self, track: _Track, det: Detection, stamp_ns: int) -> None:
+        dt_s = (stamp_ns - track.last_seen_ns) * 1e-9
+        usable = (track.confidence >= self.min_confidence) & (det.confidence >= self.min_confidence)
+        if 0 < dt_s <= 0.2 and usable.any():  # over longer gaps the motion is unknown, not constant
+            step = (det.keypoints_px[usable] - track.keypoints_px[usable]).mean(axis=0) / dt_s
+            previous = step if track.velocity_px_s is None else track.velocity_px_s
+            track.velocity_px_s = 0.5 * step + 0.5 * previous
         track.keypoints_px = det.keypoints_px
+        track.source_id = det.source_id
         track.confidence = det.confidence
         x0, y0, x1, y1 = det.bbox_px
         track.scale_px = max(float(np.hypot(x1 - x0, y1 - y0)), 1.0)

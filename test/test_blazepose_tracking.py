@@ -77,7 +77,7 @@ class FakeLandmarks:
 
 def _detector(**config) -> tuple[BlazePoseDetector, FakeDetector]:
     net = FakeDetector()
-    return BlazePoseDetector(net, [FakeLandmarks(), FakeLandmarks()], BlazePoseConfig(smooth=False, **config)), net
+    return BlazePoseDetector(net, FakeLandmarks(), BlazePoseConfig(smooth=False, **config)), net
 
 
 def _hips(detections) -> dict[int, np.ndarray]:
@@ -101,7 +101,8 @@ def test_two_people_are_followed_with_their_own_ids_between_detector_runs():
         left = min(hips, key=lambda k: hips[k][0])
         assert hips[left][0] == pytest.approx(100 + 4 * i, abs=3)
     assert all(ids == ids_seen[0] for ids in ids_seen)
-    assert net.calls == 3  # frames 0, 10 and 20
+    assert net.calls == len(blaze.detector_ms) == 3  # frames 0, 10 and 20
+    assert [people for _, people in blaze.landmark_ms] == [2] * 25
 
 
 def test_a_lost_person_is_dropped_and_the_detector_runs_again_next_frame():
@@ -132,8 +133,6 @@ def test_reset_forgets_everyone_and_detects_again():
 def test_bad_settings_and_images_are_rejected_with_the_value():
     with pytest.raises(DetectorError, match="min_presence 1.5"):
         BlazePoseConfig(min_presence=1.5)
-    with pytest.raises(DetectorError, match="at least one landmark"):
-        BlazePoseDetector(FakeDetector(), [])
     blaze, _ = _detector()
     with pytest.raises(DetectorError, match=r"\(480, 640\)"):
         blaze.detect(np.zeros((480, 640), np.uint8), 0)

@@ -31,7 +31,7 @@ def frame() -> np.ndarray:
 
 @pytest.fixture
 def detector():
-    det = make_detector("mediapipe")
+    det = make_detector("mediapipe_legacy")
     yield det
     det.close()
 
@@ -82,7 +82,7 @@ def test_tracks_a_sequence_with_increasing_stamps(detector):
 
 
 def test_still_image_mode(frame):
-    detector = make_detector("mediapipe", static_image_mode=True)
+    detector = make_detector("mediapipe_legacy", static_image_mode=True)
     try:
         assert len(detector.detect(frame, stamp_ns=5)) == 1
     finally:
@@ -111,14 +111,16 @@ def test_bad_input_names_the_value(detector, image, message):
 
 
 def test_closed_detector_refuses(frame):
-    detector = make_detector("mediapipe")
+    detector = make_detector("mediapipe_legacy")
     detector.close()
     with pytest.raises(DetectorError, match="closed"):
         detector.detect(frame, stamp_ns=0)
 
 
 def test_unknown_backend_and_bad_option_name_the_value():
-    with pytest.raises(DetectorError, match="detector 'openpose' unknown; expected one of mediapipe"):
+    with pytest.raises(DetectorError, match="detector .openpose. unknown; expected one of blazepose, mediapipe_leg"):
         make_detector("openpose")
+    with pytest.raises(DetectorError, match="'mediapipe' is now 'mediapipe_legacy'"):
+        make_detector("mediapipe")
     with pytest.raises(DetectorError, match="min_detection_confidence 1.5 out of range"):
-        make_detector("mediapipe", min_detection_confidence=1.5)
+        make_detector("mediapipe_legacy", min_detection_confidence=1.5)

@@ -74,7 +74,7 @@ def test_real_frame_with_real_detection():
     capture.release()
     assert ok
     frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    detector = make_detector("mediapipe", static_image_mode=True)
+    detector = make_detector("mediapipe_legacy", static_image_mode=True)
     try:
         (det,) = detector.detect(frame, stamp_ns=0)
     finally:

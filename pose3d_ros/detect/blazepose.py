@@ -14,8 +14,9 @@ Two tracks on one person are merged. The networks come as sessions of the runtim
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,6 +44,7 @@ from pose3d_ros.layouts import BLAZEPOSE33
 # point above the head, as the detector's keypoints 0 and 1), then four it does not use.
 _HIP_CENTRE, _ABOVE_HEAD = 33, 34
 _NUM_LANDMARKS = 39
+_TIMINGS_KEPT = 10_000
 
 
 class Network(Protocol):
@@ -104,26 +106,24 @@ class BlazePoseDetector:
     """BlazePose-33 keypoints of every person: ``detect(rgb, stamp_ns)`` -> one Detection per person.
 
     detector: the pose detector network, input ``image`` (N, 224, 224, 3) in [-1, 1], outputs (boxes, scores).
-    landmarks: one or more sessions of the landmark network, input ``image`` (N, 256, 256, 3) in [0, 1],
-    outputs (landmarks, presence, world_landmarks); with several, people are split among them and run on as
-    many threads (each session single-threaded is faster on a few cores than one session with many threads).
+    landmarks: the landmark network, input ``image`` (N, 256, 256, 3) in [0, 1], outputs (landmarks, presence,
+    world_landmarks); every person of a frame goes in one batch (a runtime.SessionPool spreads it over cores).
     Detection.source_id is the person's id here, stable while their ROI follows them.
     """
 
     layout = BLAZEPOSE33
 
-    def __init__(self, detector: Network, landmarks: Sequence[Network], config: BlazePoseConfig | None = None):
-        if not landmarks:
-            raise DetectorError("blazepose needs at least one landmark network session")
+    def __init__(self, detector: Network, landmarks: Network, config: BlazePoseConfig | None = None):
         self.detector = detector
-        self.landmarks = list(landmarks)
+        self.landmarks = landmarks
         self.config = config or BlazePoseConfig()
         self._anchors = ssd_anchors()
-        self._pool = ThreadPoolExecutor(len(self.landmarks), thread_name_prefix="blazepose")
         self._people: list[_Person] = []
         self._next_id = 1
         self._frames_to_detect = 0
-        self.detector_runs = 0
+        # Recent network timings (bounded), for benchmarks: detector calls; landmark calls with their people.
+        self.detector_ms: deque[float] = deque(maxlen=_TIMINGS_KEPT)
+        self.landmark_ms: deque[tuple[float, int]] = deque(maxlen=_TIMINGS_KEPT)
 
     def reset(self) -> None:
         """Forget everyone (a jump in time, another video): the next frame runs the detector."""
@@ -151,16 +151,20 @@ class BlazePoseDetector:
         return detections
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
         self._people = []
+        for network in (self.detector, self.landmarks):
+            close = getattr(network, "close", None)
+            if close is not None:
+                close()
 
     def _add_detected(self, rgb: np.ndarray) -> None:
         """Run the detector on the tiles; open a person for each detection nobody already follows."""
         height, width = rgb.shape[:2]
         tiles = square_tiles(width, height)
         inputs, boxes = zip(*(letterbox_square(rgb[y:y + s, x:x + s]) for x, y, s in tiles))
+        start = time.perf_counter()
         raw_boxes, raw_scores = self.detector.run({"image": np.stack(inputs)})[:2]
-        self.detector_runs += 1
+        self.detector_ms.append((time.perf_counter() - start) * 1e3)
         found = []
         for (x, y, _), box, tile_boxes, tile_scores in zip(tiles, boxes, raw_boxes, raw_scores):
             candidates = decode_detections(tile_boxes, tile_scores, self._anchors, self.config.min_detection_score)
@@ -184,11 +188,10 @@ class BlazePoseDetector:
             followed = np.vstack([followed, roi.box_px()[None]])
 
     def _run_landmarks(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(landmarks (P, 195), presence (P,), world (P, 117)) for crops (P, 256, 256, 3), split over sessions."""
-        chunks = [c for c in np.array_split(crops, min(len(self.landmarks), len(crops))) if len(c)]
-        runs = [self._pool.submit(net.run, {"image": chunk}) for net, chunk in zip(self.landmarks, chunks)]
-        results = [r.result() for r in runs]
-        landmarks, presence, world = (np.concatenate([r[i] for r in results]) for i in range(3))
+        """(landmarks (P, 195), presence (P,), world (P, 117)) for crops (P, 256, 256, 3)."""
+        start = time.perf_counter()
+        landmarks, presence, world = self.landmarks.run({"image": crops})[:3]
+        self.landmark_ms.append(((time.perf_counter() - start) * 1e3, len(crops)))
         return landmarks, presence.reshape(-1), world
 
     def _decode(self, person: _Person, raw: np.ndarray, presence: float, raw_world: np.ndarray,
@@ -227,3 +230,45 @@ class BlazePoseDetector:
         keep = [k for k in range(len(people)) if k not in drop]
         return [people[k] for k in keep], [detections[k] for k in keep]
 
+
+
+LANDMARK_MODELS = ("lite", "full", "heavy")
+TILES_MAX = 4  # tiles per detector call; a 16:9 image needs 2, only very wide ones more
+
+
+def open_blazepose(backend: str = "auto", landmark_model: str = "full", workers: int = 2, max_people: int = 8,
+                   detect_every: int = 10, min_detection_confidence: float = 0.5,
+                   min_tracking_confidence: float = 0.5, static_image_mode: bool = False, smooth: bool = True,
+                   precision: str = "fp16", engine_dir: str | None = None, cache_dir: str | None = None,
+                   log: Callable[[str], None] | None = None) -> BlazePoseDetector:
+    """A BlazePoseDetector on the runtime ``backend`` (auto, onnxruntime, onnxruntime_cuda, tensorrt).
+
+    The ONNX models are made from the installed mediapipe wheel on first use (detect/model_files.py); lite and
+    heavy come from the npm registry when first asked for. On the CPU, ``workers`` single-threaded sessions
+    share each batch; a GPU takes the batch whole. min_detection_confidence opens a person, below
+    min_tracking_confidence a person is lost; static_image_mode runs the detector on every frame, unsmoothed
+    (unrelated images). Raises DetectorError naming what is missing.
+    """
+    from pose3d_ros.detect.model_files import blazepose_onnx
+    from pose3d_ros.runtime import InferenceError, open_session
+    from pose3d_ros.runtime.pool import SessionPool
+
+    if landmark_model not in LANDMARK_MODELS:
+        raise DetectorError(f"blazepose landmark_model '{landmark_model}' unknown; expected one of "
+                            f"{', '.join(LANDMARK_MODELS)}")
+    if workers < 1:
+        raise DetectorError(f"blazepose workers {workers}; expected >= 1")
+    config = BlazePoseConfig(1 if static_image_mode else detect_every, max_people, min_detection_confidence,
+                             min_tracking_confidence, smooth=smooth and not static_image_mode)
+    paths = {"detector": blazepose_onnx("detector", cache_dir), "landmarks": blazepose_onnx(landmark_model, cache_dir)}
+    options = {"precision": precision, "engine_dir": engine_dir, **({"log": log} if log else {})}
+    try:
+        landmarks = open_session(backend, paths["landmarks"], max_batch=max_people, **options)
+        sessions = {"detector": [open_session(landmarks.backend, paths["detector"], max_batch=TILES_MAX, **options)],
+                    "landmarks": [landmarks]}
+        if landmarks.backend == "onnxruntime":  # the CPU: one single-threaded session per worker
+            for name, path in paths.items():
+                sessions[name] += [open_session("onnxruntime", path) for _ in range(workers - 1)]
+    except InferenceError as err:
+        raise DetectorError(f"blazepose cannot run on backend '{backend}': {err}") from err
+    return BlazePoseDetector(SessionPool(sessions["detector"]), SessionPool(sessions["landmarks"]), config)

@@ -162,7 +162,7 @@ def _detect_view(video: Path, camera: Camera, desc: str) -> tuple[np.ndarray, np
         raise FileNotFoundError(f"cannot open video {video}")
     fps = capture.get(cv2.CAP_PROP_FPS)
     frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    detector = make_detector("mediapipe")
+    detector = make_detector("mediapipe_legacy")
     keypoints, confidence, world = [], [], []
     try:
         for index in tqdm(range(frames), desc=desc, unit="frame"):

@@ -93,4 +93,11 @@ build_into_venv pose3d_ros "$root"
 # 5. Smoke check: the middleware loads and the generated messages import.
 run "import check" import-check.log "delete .venv and run tools/setup.sh again" "$py" -c \
   'import rclpy, tf2_msgs.msg, pose3d_ros.msg, mediapipe, onnxruntime'
+
+# 6. BlazePose's detector and full landmark networks as ONNX, converted from the mediapipe wheel's .tflite files
+#    into the user's cache (the weights are Google's: made here, never committed); instant when cached.
+say "BlazePose detector and landmark models as ONNX (pose3d_ros.detect.model_files, cached)"
+run "converting BlazePose to ONNX" blazepose-onnx.log \
+  "read the log; rerun alone with: .venv/bin/python -m pose3d_ros.detect.model_files --models detector full" \
+  "$py" -m pose3d_ros.detect.model_files --models detector full
 say "ready: $venv (activate with: source .venv/bin/activate)"

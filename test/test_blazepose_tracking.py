@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pose3d_ros.detect import DetectorError
-from pose3d_ros.detect.blazepose import BlazePoseConfig, BlazePoseDetector, square_tiles
+from pose3d_ros.detect.blazepose import BlazePoseConfig, BlazePoseDetector, content_box, square_tiles
 from pose3d_ros.detect.roi import DETECTOR_SIZE, LANDMARK_SIZE, ssd_anchors
 
 WIDTH, HEIGHT = 640, 480
@@ -88,6 +88,13 @@ def test_tiles_cover_the_long_side_with_squares_of_the_short_one():
     assert square_tiles(640, 480) == [(0, 0, 480), (160, 0, 480)]
     assert square_tiles(480, 480) == [(0, 0, 480)]
     assert square_tiles(360, 960) == [(0, 0, 360), (0, 300, 360), (0, 600, 360)]
+
+
+def test_tiles_skip_a_letterboxed_frame_s_black_bars():
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    rgb[60:420] = 90
+    assert content_box(rgb) == (0, 60, 640, 360)
+    assert content_box(np.zeros((480, 640, 3), np.uint8)) == (0, 0, 640, 480)
 
 
 def test_two_people_are_followed_with_their_own_ids_between_detector_runs():

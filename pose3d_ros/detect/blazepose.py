@@ -92,6 +92,16 @@ class _Person:
     smoother: VelocityFilter = field(default_factory=VelocityFilter)
 
 
+def content_box(rgb: np.ndarray, black: int = 8) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of ``rgb`` without its black borders (a letterboxed frame's padding), so the tiles
+    spend the detector's 224 pixels on the picture; the whole image when it has no such border."""
+    bright = rgb.max(axis=2) > black
+    rows, cols = np.flatnonzero(bright.any(axis=1)), np.flatnonzero(bright.any(axis=0))
+    if rows.size == 0:
+        return 0, 0, rgb.shape[1], rgb.shape[0]
+    return int(cols[0]), int(rows[0]), int(cols[-1] + 1 - cols[0]), int(rows[-1] + 1 - rows[0])
+
+
 def square_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
     """Overlapping squares (x, y, side) of the short side covering a ``width`` x ``height`` image, evenly
     spread; one square for a square image."""
@@ -159,8 +169,8 @@ class BlazePoseDetector:
 
     def _add_detected(self, rgb: np.ndarray) -> None:
         """Run the detector on the tiles; open a person for each detection nobody already follows."""
-        height, width = rgb.shape[:2]
-        tiles = square_tiles(width, height)
+        left, top, width, height = content_box(rgb)
+        tiles = [(x + left, y + top, side) for x, y, side in square_tiles(width, height)]
         inputs, boxes = zip(*(letterbox_square(rgb[y:y + s, x:x + s]) for x, y, s in tiles))
         start = time.perf_counter()
         raw_boxes, raw_scores = self.detector.run({"image": np.stack(inputs)})[:2]

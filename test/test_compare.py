@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pose3d_ros.eval.compare import ModelRow, parity_mm, plot, size_and_compute, table
 from pose3d_ros.lift.architectures import build_model
-from pose3d_ros.lift.export import export, save_untrained
+from pose3d_ros.training.export import export, save_untrained
 
 
 def exported(tmp_path: Path, architecture: str, config: dict) -> Path:

@@ -115,6 +115,6 @@ def test_procrustes_fits_only_the_joints_both_have(ref_m):
 
 
 def test_p2_matches_the_training_p_mpjpe_on_complete_data(ref_m):
-    lift_metrics = pytest.importorskip("pose3d_ros.lift.metrics")
+    lift_metrics = pytest.importorskip("pose3d_ros.training.metrics")
     pred = ref_m + np.random.default_rng(6).normal(scale=0.05, size=ref_m.shape)
     assert np.nanmean(p2_mm(pred, ref_m)) == pytest.approx(lift_metrics.p_mpjpe(pred, ref_m) * 1000.0, rel=1e-9)

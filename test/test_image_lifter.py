@@ -12,12 +12,12 @@ from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.lift.architectures import build_model
 from pose3d_ros.lift.crops import crop_people
-from pose3d_ros.lift.export import export, save_untrained
 from pose3d_ros.msg import Skeleton3DArray
 from pose3d_ros.people import Person2D
 from pose3d_ros.pipeline import LiftStage
 from pose3d_ros.ros import qos
 from pose3d_ros.ros.lifter_node import Lifter
+from pose3d_ros.training.export import export, save_untrained
 
 T = 5
 CROP = 8

@@ -10,7 +10,7 @@ import torch
 from pose3d_ros.data.augment import causal_windows
 from pose3d_ros.lift import BACKENDS, LifterError, make_lifter
 from pose3d_ros.lift.causal_liu import CausalLiu, CausalLiuConfig
-from pose3d_ros.lift.metrics import p_mpjpe
+from pose3d_ros.training.metrics import p_mpjpe
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "pose3d_ros" / "weights"
 ONNX_PATH = WEIGHTS / "causal_liu_rf81.onnx"
@@ -168,7 +168,7 @@ def test_procrustes_error_ignores_similarity_transforms():
 
 
 def test_benchmark_times_the_given_models_architecture_at_other_receptive_fields(capsys):
-    from pose3d_ros.lift import benchmark
+    from pose3d_ros.training import benchmark
 
     benchmark.main(["--model", str(WEIGHTS / "causal_liu_rf27.onnx"), "--untrained-rf", "81", "--people", "2",
                     "--repeats", "2"])

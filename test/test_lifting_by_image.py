@@ -203,7 +203,7 @@ def _tiny_checkpoint(path, stage: int) -> None:
 
 
 def test_onnx_export_matches_torch(tmp_path):
-    from pose3d_ros.lift.export import export
+    from pose3d_ros.training.export import export
 
     _tiny_checkpoint(tmp_path / "best.pt", stage=2)
     meta = export(tmp_path / "best.pt", tmp_path / "lbi.onnx")

@@ -1,7 +1,8 @@
-"""TensorRT backend: parity with ONNX Runtime and the engine cache with real engines (needs TensorRT and a GPU),
+"""TensorRT sessions: parity with ONNX Runtime and the engine cache with real engines (needs TensorRT and a GPU),
 and what works everywhere: the trtexec line, build_engine's answer without TensorRT, the import error's reason,
-and the backend's multi-input logic (profiles, buffers, shapes, calibration) run against a fake TensorRT and
-CUDA runtime whose "engine" is ONNX Runtime on the CPU.
+and the session's logic (one profile over every input, buffers per input and output, shapes, chunks, INT8
+calibration) against a fake TensorRT and CUDA runtime whose "engine" is ONNX Runtime on the CPU, for lifters
+and for a two-output network that is no lifter.
 """
 
 import ctypes
@@ -16,30 +17,29 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from tiny_lifters import MODELS, ONNX_PATH, lift_args, lifter_inputs_for, model_path
+from tiny_onnx import tiny_lifter_onnx, two_output_expected, two_output_feeds, two_output_onnx
 
-import pose3d_ros.lift
-from pose3d_ros.layouts import H36M17
+import pose3d_ros.runtime
 from pose3d_ros.lift import LifterError, make_lifter
-from pose3d_ros.lift.build_engine import main as build_engine_main
-from pose3d_ros.lift.build_engine import onnx_inputs, trtexec_command
-from pose3d_ros.lift.engine_cache import EngineCache
-from pose3d_ros.lift.engine_inputs import EngineInput
-from pose3d_ros.lift.inputs import NORMALISATION
+from pose3d_ros.lift.lifter import SessionLifter
+from pose3d_ros.runtime import InferenceError
+from pose3d_ros.runtime.build_engine import main as build_engine_main
+from pose3d_ros.runtime.build_engine import trtexec_command
+from pose3d_ros.runtime.engine_cache import EngineCache
+from pose3d_ros.runtime.onnx_model import read_onnx
 
-ONNX_PATH = Path(__file__).resolve().parents[1] / "pose3d_ros" / "weights" / "causal_liu_rf81.onnx"
-CAMERA = SimpleNamespace(K=np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]]), width=1280, height=720)
-MAX_PEOPLE = 4
+MAX_BATCH = 4
 TOLERANCE_M = {"fp32": 1e-4, "fp16": 1e-2}  # fp16: 10 mm on joints of ~1 m; fp32 differs in summation order
 
 
 def tensorrt_import_error() -> str | None:
     try:
-        backend = importlib.import_module("pose3d_ros.lift.tensorrt_backend")
+        trt_session = importlib.import_module("pose3d_ros.runtime.tensorrt_session")
     except ImportError as exc:
         return f"TensorRT backend unavailable ({type(exc).__name__}: {exc})"
     try:
-        backend.gpu_identity()
+        trt_session.gpu_identity()
     except RuntimeError as exc:
         return f"no CUDA GPU for TensorRT ({exc})"
     return None
@@ -49,64 +49,8 @@ UNAVAILABLE = tensorrt_import_error()
 needs_tensorrt = pytest.mark.skipif(UNAVAILABLE is not None, reason=str(UNAVAILABLE))
 
 
-def windows(people: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    kp = rng.uniform(300, 900, (people, 81, 17, 2)).astype(np.float32)
-    return kp, rng.uniform(0.3, 1.0, (people, 81, 17)).astype(np.float32)
-
-
-def tiny_lifter_onnx(path: Path, receptive_field: int, crop_size: int = 0, window_name: str = "window") -> Path:
-    """A small lifter ONNX file shaped as pose3d_ros.lift.export writes one: joints = the newest frame's input,
-    plus, for an image model (crop_size > 0), a random linear map of the person's crop."""
-    window = helper.make_tensor_value_info(window_name, TensorProto.FLOAT, ["people", receptive_field, 17, 3])
-    inputs = [window]
-    nodes = [helper.make_node("Gather", [window_name, "newest"], ["pose" if crop_size else "joints"], axis=1)]
-    weights = [numpy_helper.from_array(np.array(receptive_field - 1, np.int64), "newest")]
-    if crop_size:
-        inputs.append(helper.make_tensor_value_info("image", TensorProto.FLOAT, ["people", 3, crop_size, crop_size]))
-        rng = np.random.default_rng(crop_size)
-        weights += [numpy_helper.from_array(rng.normal(0, 0.1, (3 * crop_size**2, 51)).astype(np.float32), "mix"),
-                    numpy_helper.from_array(np.array([-1, 17, 3], np.int64), "joint_shape")]
-        nodes += [helper.make_node("Flatten", ["image"], ["flat"], axis=1),
-                  helper.make_node("MatMul", ["flat", "mix"], ["mixed"]),
-                  helper.make_node("Reshape", ["mixed", "joint_shape"], ["offset"]),
-                  helper.make_node("Add", ["pose", "offset"], ["joints"])]
-    joints = helper.make_tensor_value_info("joints", TensorProto.FLOAT, ["people", 17, 3])
-    model = helper.make_model(helper.make_graph(nodes, "tiny_lifter", inputs, [joints], weights),
-                              opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
-    helper.set_model_props(model, {"receptive_field": str(receptive_field), "layout": H36M17.name,
-                                   "input_normalisation": NORMALISATION})
-    onnx.checker.check_model(model)
-    onnx.save_model(model, str(path))
-    return path
-
-
-def lifter_inputs_for(lifter, people: int, seed: int = 0) -> tuple[np.ndarray, ...]:
-    """lift()'s arguments after the camera for ``people`` people: keypoints, confidence [, crops]."""
-    rng = np.random.default_rng(seed)
-    t = lifter.receptive_field
-    kp = rng.uniform(300, 900, (people, t, 17, 2)).astype(np.float32)
-    conf = rng.uniform(0.3, 1.0, (people, t, 17)).astype(np.float32)
-    if not lifter.crop_size:
-        return kp, conf
-    return kp, conf, rng.uniform(0, 1, (people, 3, lifter.crop_size, lifter.crop_size)).astype(np.float32)
-
-
-def lift_args(lifter, args: tuple[np.ndarray, ...]) -> np.ndarray:
-    kp, conf, *crops = args
-    return lifter.lift(kp, conf, CAMERA, *crops)
-
-
-MODELS = {  # name -> (receptive field, crop size), made by tiny_lifter_onnx; "causal_liu" is the shipped model
-    "causal_liu": None, "single_frame": (1, 0), "image": (1, 8), "image_rf9": (9, 6)}
-
-
-def model_path(name: str, tmp_path: Path) -> Path:
-    return ONNX_PATH if MODELS[name] is None else tiny_lifter_onnx(tmp_path / f"{name}.onnx", *MODELS[name])
-
-
-def test_trtexec_line_uses_the_models_input_and_people_profile():
-    line = trtexec_command(ONNX_PATH, Path("out.engine"), "fp16", max_people=8, opt_people=2)
+def test_trtexec_line_uses_the_models_input_and_batch_profile():
+    line = trtexec_command(ONNX_PATH, Path("out.engine"), "fp16", max_batch=8, opt_batch=2)
     assert line == (f"trtexec --onnx={ONNX_PATH} --saveEngine=out.engine --minShapes=window:1x81x17x3 "
                     "--optShapes=window:2x81x17x3 --maxShapes=window:8x81x17x3 --memPoolSize=workspace:256 --fp16")
     assert trtexec_command(ONNX_PATH, Path("e"), "fp32", 8, 2).endswith("workspace:256")
@@ -114,27 +58,30 @@ def test_trtexec_line_uses_the_models_input_and_people_profile():
         "--fp16 --int8 --timingCacheFile=t.cache")
 
 
-def test_trtexec_line_lists_every_input_of_an_image_model(tmp_path):
+def test_trtexec_line_lists_every_input(tmp_path):
     path = tiny_lifter_onnx(tmp_path / "image_lifter.onnx", receptive_field=1, crop_size=8)
-    assert onnx_inputs(path) == (EngineInput("window", (1, 17, 3)), EngineInput("image", (3, 8, 8)))
-    line = trtexec_command(path, Path("out.engine"), "fp16", max_people=4, opt_people=9)  # opt clamped to 4
+    assert read_onnx(path).inputs == {"window": (1, 17, 3), "image": (3, 8, 8)}
+    line = trtexec_command(path, Path("out.engine"), "fp16", max_batch=4, opt_batch=9)  # opt clamped to 4
     assert ("--minShapes=window:1x1x17x3,image:1x3x8x8 --optShapes=window:4x1x17x3,image:4x3x8x8 "
             "--maxShapes=window:4x1x17x3,image:4x3x8x8 ") in line
+    fixed = trtexec_command(two_output_onnx(tmp_path / "fixed.onnx", batch=1), Path("e"), "fp16", 8, 2)
+    assert "--minShapes=pixels:1x3x4x4,anchors:1x2 --optShapes=pixels:1x3x4x4,anchors:1x2 --maxShapes=pixels:1x3" \
+        in fixed  # a file that fixes the batch at 1 runs one sample per call
 
 
-def test_trtexec_line_refuses_a_model_that_is_not_a_lifter(tmp_path, capsys):
-    path = tiny_lifter_onnx(tmp_path / "other.onnx", receptive_field=1, window_name="x")
-    with pytest.raises(ValueError, match=r"other.onnx': model inputs \{'x': \[0, 1, 17, 3\]\}; expected inputs window"):
+def test_trtexec_line_refuses_a_network_without_a_batch_dimension(tmp_path, capsys):
+    path = two_output_onnx(tmp_path / "batch4.onnx", batch=4)
+    with pytest.raises(InferenceError, match="batch4.onnx': input 'pixels' has a fixed batch of 4; expected a dyn"):
         trtexec_command(path, Path("e"), "fp16", 8, 2)
     with pytest.raises(SystemExit):
         build_engine_main(["--model", str(path)])
-    assert "model inputs {'x'" in capsys.readouterr().err
+    assert "fixed batch of 4" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(UNAVAILABLE is None, reason="checks the machine without TensorRT")
 def test_without_tensorrt_import_says_why_and_build_engine_prints_trtexec(capsys):
     assert UNAVAILABLE.startswith("TensorRT backend unavailable (") or UNAVAILABLE.startswith("no CUDA GPU")
-    assert build_engine_main(["--model", str(ONNX_PATH), "--max-people", "6"]) == 2
+    assert build_engine_main(["--model", str(ONNX_PATH), "--max-batch", "6"]) == 2
     out, err = capsys.readouterr()
     assert "--maxShapes=window:6x81x17x3" in out
     assert "run this on the target machine" in err
@@ -142,14 +89,12 @@ def test_without_tensorrt_import_says_why_and_build_engine_prints_trtexec(capsys
 
 @needs_tensorrt
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
-def test_tensorrt_matches_onnxruntime(tmp_path, precision):
-    from pose3d_ros.lift.tensorrt_backend import load_tensorrt_lifter
-
-    trt_lifter = load_tensorrt_lifter(ONNX_PATH, precision, MAX_PEOPLE, EngineCache(tmp_path), log=print)
+def test_tensorrt_lifter_matches_onnxruntime(tmp_path, precision):
+    trt_lifter = make_lifter("tensorrt", ONNX_PATH, max_people=MAX_BATCH, precision=precision, engine_dir=tmp_path)
     reference = make_lifter("onnxruntime", ONNX_PATH)
-    for people in (1, 3, MAX_PEOPLE, MAX_PEOPLE + 3):  # the last runs in two chunks
-        kp, conf = windows(people, seed=people)
-        got, want = trt_lifter.lift(kp, conf, CAMERA), reference.lift(kp, conf, CAMERA)
+    for people in (1, 3, MAX_BATCH, MAX_BATCH + 3):  # the last runs in two chunks
+        args = lifter_inputs_for(reference, people, seed=people)
+        got, want = lift_args(trt_lifter, args), lift_args(reference, args)
         assert got.shape == (people, 17, 3)
         assert np.abs(got - want).max() < TOLERANCE_M[precision], precision
 
@@ -157,52 +102,60 @@ def test_tensorrt_matches_onnxruntime(tmp_path, precision):
 @needs_tensorrt
 @pytest.mark.parametrize("name", ["single_frame", "image", "image_rf9"])
 def test_tensorrt_runs_single_frame_and_image_models(tmp_path, name):
-    from pose3d_ros.lift.tensorrt_backend import load_tensorrt_lifter
-
     path = model_path(name, tmp_path)
-    trt_lifter = load_tensorrt_lifter(path, "fp16", MAX_PEOPLE, EngineCache(tmp_path), log=print)
+    trt_lifter = make_lifter("tensorrt", path, max_people=MAX_BATCH, engine_dir=tmp_path)
     reference = make_lifter("onnxruntime", path)
     assert trt_lifter.crop_size == reference.crop_size
-    for people in (1, 3, MAX_PEOPLE + 3):
+    for people in (1, 3, MAX_BATCH + 3):
         args = lifter_inputs_for(reference, people, seed=people)
         assert np.abs(lift_args(trt_lifter, args) - lift_args(reference, args)).max() < TOLERANCE_M["fp16"]
 
 
 @needs_tensorrt
-def test_tensorrt_int8_calibrates_an_image_model_from_windows_alone(tmp_path):
-    from pose3d_ros.lift.tensorrt_backend import load_tensorrt_lifter
+def test_tensorrt_runs_a_two_output_network(tmp_path):
+    from pose3d_ros.runtime.tensorrt_session import open_tensorrt
 
+    session = open_tensorrt(two_output_onnx(tmp_path / "two.onnx"), "fp32", MAX_BATCH, EngineCache(tmp_path))
+    for batch in (1, 3, MAX_BATCH + 3):
+        feeds = two_output_feeds(batch, seed=batch)
+        for got, want in zip(session.run(feeds), two_output_expected(feeds)):
+            np.testing.assert_allclose(got, want, atol=1e-4)
+    session.close()
+
+
+@needs_tensorrt
+def test_tensorrt_int8_calibrates_an_image_model_from_windows_alone(tmp_path):
     path = model_path("image", tmp_path)
     reference = make_lifter("onnxruntime", path)
     rng = np.random.default_rng(0)
     calibration = [rng.normal(size=(8, 1, 17, 3)).astype(np.float32) for _ in range(8)]
-    trt_lifter = load_tensorrt_lifter(path, "int8", MAX_PEOPLE, EngineCache(tmp_path), log=print,
-                                      calibration=calibration)
+    trt_lifter = make_lifter("tensorrt", path, max_people=MAX_BATCH, precision="int8", engine_dir=tmp_path,
+                             calibration=calibration)
     args = lifter_inputs_for(reference, 3)
     assert np.abs(lift_args(trt_lifter, args) - lift_args(reference, args)).max() < 0.1  # INT8: coarse
 
 
 @needs_tensorrt
 def test_tensorrt_engine_cache_hit_miss_and_rebuild(tmp_path):
-    from pose3d_ros.lift.tensorrt_backend import engine_key, load_tensorrt_lifter
+    from pose3d_ros.runtime.tensorrt_session import engine_key, open_tensorrt
 
     messages: list[str] = []
     cache = EngineCache(tmp_path, log=messages.append)
-    kp, conf = windows(2)
-    first = load_tensorrt_lifter(ONNX_PATH, "fp16", MAX_PEOPLE, cache, log=messages.append).lift(kp, conf, CAMERA)
-    key = engine_key(ONNX_PATH, "fp16", MAX_PEOPLE)
+    feeds = {"window": np.random.default_rng(0).normal(size=(2, 81, 17, 3)).astype(np.float32)}
+    first = open_tensorrt(ONNX_PATH, "fp16", MAX_BATCH, cache, log=messages.append).run(feeds)[0]
+    key = engine_key(ONNX_PATH, "fp16", MAX_BATCH)
     path = cache.engine_path(key)
     assert path.is_file() and cache.timing_cache_path(key).is_file()
     assert any(m.startswith("engine cache: miss") for m in messages)
 
     messages.clear()
-    hit = load_tensorrt_lifter(ONNX_PATH, "fp16", MAX_PEOPLE, cache, log=messages.append).lift(kp, conf, CAMERA)
+    hit = open_tensorrt(ONNX_PATH, "fp16", MAX_BATCH, cache, log=messages.append).run(feeds)[0]
     assert any(m.startswith("engine cache: hit") for m in messages) and not any("miss" in m for m in messages)
     np.testing.assert_array_equal(hit, first)
 
     path.write_bytes(path.read_bytes()[:1000])  # truncated
     messages.clear()
-    load_tensorrt_lifter(ONNX_PATH, "fp16", MAX_PEOPLE, cache, log=messages.append)
+    open_tensorrt(ONNX_PATH, "fp16", MAX_BATCH, cache, log=messages.append)
     assert any(m.startswith("WARNING: engine cache: rebuilding") for m in messages)
 
     garbage = b"\0" * 4096  # a consistent record around bytes TensorRT cannot deserialise
@@ -211,13 +164,13 @@ def test_tensorrt_engine_cache_hit_miss_and_rebuild(tmp_path):
     record.update(size=len(garbage), sha256=hashlib.sha256(garbage).hexdigest())
     path.with_suffix(".json").write_text(json.dumps(record))
     messages.clear()
-    load_tensorrt_lifter(ONNX_PATH, "fp16", MAX_PEOPLE, cache, log=messages.append)
+    open_tensorrt(ONNX_PATH, "fp16", MAX_BATCH, cache, log=messages.append)
     assert any("does not load" in m for m in messages)
 
 
-# A fake TensorRT and CUDA runtime, enough to run tensorrt_backend without a GPU: "device" memory is host
+# A fake TensorRT and CUDA runtime, enough to run tensorrt_session without a GPU: "device" memory is host
 # memory, the builder records its profiles and calibration batches, and the engine runs the ONNX model on
-# ONNX Runtime's CPU provider, reading and writing the buffers at the addresses the backend bound.
+# ONNX Runtime's CPU provider, reading and writing the buffers at the addresses the session bound.
 
 def _floats(address: int, shape: tuple[int, ...]) -> np.ndarray:
     return np.ctypeslib.as_array(ctypes.cast(address, ctypes.POINTER(ctypes.c_float)), shape)
@@ -383,6 +336,9 @@ class FakeEngine:
     def get_tensor_shape(self, name):
         return self.shapes[name]
 
+    def get_tensor_dtype(self, name):
+        return "float32"
+
     def get_tensor_profile_shape(self, name, profile_index):
         return self.profile[name]
 
@@ -411,11 +367,11 @@ class FakeContext:
     def execute_async_v3(self, stream):
         inputs = [i.name for i in self.engine.session.get_inputs()]
         assert sorted(self.input_shapes) == sorted(inputs), f"shapes set for {self.input_shapes}; inputs {inputs}"
-        assert len({s[0] for s in self.input_shapes.values()}) == 1, f"people differ: {self.input_shapes}"
+        assert len({s[0] for s in self.input_shapes.values()}) == 1, f"batches differ: {self.input_shapes}"
         feed = {n: _floats(self.addresses[n], self.input_shapes[n]).copy() for n in inputs}
-        (joints,) = self.engine.session.run(None, feed)
-        (output,) = [n for n in self.engine.names if n not in inputs]
-        _floats(self.addresses[output], joints.shape)[...] = joints
+        outputs = [n for n in self.engine.names if n not in inputs]
+        for name, result in zip(outputs, self.engine.session.run(outputs, feed)):
+            _floats(self.addresses[name], result.shape)[...] = result
         return True
 
 
@@ -432,6 +388,7 @@ def fake_tensorrt_module() -> ModuleType:
                                        "deserialize_cuda_engine": lambda self, plan: FakeEngine(json.loads(plan))})
     trt.IInt8EntropyCalibrator2 = type("IInt8EntropyCalibrator2", (), {"__init__": lambda self: None})
     trt.Dims = tuple
+    trt.nptype = np.dtype
     trt.NetworkDefinitionCreationFlag = SimpleNamespace(EXPLICIT_BATCH=0)
     trt.MemoryPoolType = SimpleNamespace(WORKSPACE="workspace")
     trt.BuilderFlag = SimpleNamespace(FP16="fp16", INT8="int8")
@@ -440,50 +397,76 @@ def fake_tensorrt_module() -> ModuleType:
 
 @pytest.fixture
 def fake_backend(monkeypatch):
-    """pose3d_ros.lift.tensorrt_backend imported over the fakes (``.cudart`` is the FakeCudart), then removed."""
+    """pose3d_ros.runtime.tensorrt_session imported over the fakes (``.cudart`` is the FakeCudart), then removed."""
     cudart = FakeCudart()
     cuda, bindings = ModuleType("cuda"), ModuleType("cuda.bindings")
     cuda.bindings, bindings.runtime = bindings, cudart
     for name, module in [("tensorrt", fake_tensorrt_module()), ("cuda", cuda), ("cuda.bindings", bindings),
                          ("cuda.bindings.runtime", cudart)]:
         monkeypatch.setitem(sys.modules, name, module)
-    name = "pose3d_ros.lift.tensorrt_backend"
+    name = "pose3d_ros.runtime.tensorrt_session"
     monkeypatch.delitem(sys.modules, name, raising=False)  # a real one comes back after the test
-    monkeypatch.delattr(pose3d_ros.lift, "tensorrt_backend", raising=False)
+    monkeypatch.delattr(pose3d_ros.runtime, "tensorrt_session", raising=False)
     FakeBuilder.builds = []
     yield importlib.import_module(name)
     del sys.modules[name]  # the fake-backed module must not outlive the test
-    delattr(pose3d_ros.lift, "tensorrt_backend")
+    delattr(pose3d_ros.runtime, "tensorrt_session")
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_fake_engine_has_one_profile_over_every_inputs_people(fake_backend, tmp_path, name):
-    path = model_path(name, tmp_path)
-    lifter = fake_backend.load_tensorrt_lifter(path, "fp16", max_people=4, cache=EngineCache(tmp_path), log=print)
+def fake_lifter(fake_backend, path: Path, tmp_path: Path, max_batch: int = MAX_BATCH) -> SessionLifter:
+    return SessionLifter(fake_backend.open_tensorrt(path, "fp16", max_batch, EngineCache(tmp_path), log=print), path)
+
+
+@pytest.mark.parametrize("name", [*MODELS, "two_output"])
+def test_fake_engine_has_one_profile_over_every_input(fake_backend, tmp_path, name):
+    path = two_output_onnx(tmp_path / "two.onnx") if name == "two_output" else model_path(name, tmp_path)
+    session = fake_backend.open_tensorrt(path, "fp16", max_batch=4, cache=EngineCache(tmp_path), log=print)
     (build,) = FakeBuilder.builds
     assert build["flags"] == {"fp16"}
-    expected = {i.name: [i.shape(1), i.shape(2), i.shape(4)] for i in onnx_inputs(path)}
-    assert build["profile"] == expected and len(expected) == (2 if lifter.crop_size else 1)
-    assert lifter.crop_size == (MODELS[name] or (81, 0))[1]
+    expected = {n: [(b, *shape) for b in (1, 2, 4)] for n, shape in read_onnx(path).inputs.items()}
+    assert build["profile"] == expected and list(session.inputs) == list(expected)
+    assert session.metadata == read_onnx(path).metadata
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_fake_tensorrt_lifter_matches_onnxruntime_without_allocating_per_frame(fake_backend, tmp_path, name):
     path = model_path(name, tmp_path)
-    lifter = fake_backend.load_tensorrt_lifter(path, "fp16", MAX_PEOPLE, EngineCache(tmp_path), log=print)
+    lifter = fake_lifter(fake_backend, path, tmp_path)
     reference = make_lifter("onnxruntime", path)
+    assert (lifter.receptive_field, lifter.crop_size) == (reference.receptive_field, reference.crop_size)
     allocations = fake_backend.cudart.allocations
-    for people in (1, 3, MAX_PEOPLE, MAX_PEOPLE + 3, 2):  # MAX_PEOPLE + 3 runs in two chunks
+    for people in (1, 3, MAX_BATCH, MAX_BATCH + 3, 2):  # MAX_BATCH + 3 runs in two chunks
         args = lifter_inputs_for(reference, people, seed=people)
         got = lift_args(lifter, args)
         assert got.shape == (people, 17, 3)
         np.testing.assert_allclose(got, lift_args(reference, args), atol=1e-5)
     assert fake_backend.cudart.allocations == allocations
-    # A people count sets every input's shape once, and only when it changes.
-    names = [i.name for i in lifter.inputs]
-    assert lifter.context.shape_calls == [(n, i.shape(p)) for p in (1, 3, 4, 3, 2)
-                                          for n, i in zip(names, lifter.inputs)]
-    lifter.close()
+    # A batch size sets every input's shape once, and only when it changes.
+    session = lifter.session
+    assert session.context.shape_calls == [(n, (b, *shape)) for b in (1, 3, 4, 3, 2)
+                                           for n, shape in session.inputs.items()]
+    session.close()
+    assert fake_backend.cudart.memory == {}
+
+
+@pytest.mark.parametrize("batch_dim, calls", [("tiles", [1, 3, 4, 3]), (1, [1])])
+def test_fake_session_runs_a_two_output_network(fake_backend, tmp_path, batch_dim, calls):
+    """A network that is no lifter: two inputs, two outputs, each with its own buffers; a file that fixes the
+    batch at 1 runs one sample per call."""
+    path = two_output_onnx(tmp_path / "two.onnx", batch=batch_dim)
+    session = fake_backend.open_tensorrt(path, "fp32", MAX_BATCH, EngineCache(tmp_path), log=print)
+    assert (session.output_names, session.max_batch) == (["boxes", "scores"], 4 if batch_dim == "tiles" else 1)
+    assert len(session.buffers) == 4
+    for batch in (1, 3, MAX_BATCH, MAX_BATCH + 3):
+        feeds = two_output_feeds(batch, seed=batch)
+        got = session.run(feeds)
+        assert [g.shape for g in got] == [(batch, 4), (batch, 2)]
+        for g, want in zip(got, two_output_expected(feeds)):
+            np.testing.assert_allclose(g, want, atol=1e-5)
+    assert [shape[0] for _, shape in session.context.shape_calls[::2]] == calls  # per input pair, on change
+    with pytest.raises(ValueError, match=r"input 'anchors' \(3, 5\); expected \(B, 2\)"):
+        session.run({**two_output_feeds(3), "anchors": np.zeros((3, 5), np.float32)})
+    session.close()
     assert fake_backend.cudart.memory == {}
 
 
@@ -493,8 +476,8 @@ def test_fake_int8_calibration_feeds_every_input(fake_backend, tmp_path):
     windows = [rng.normal(size=(p, 1, 17, 3)).astype(np.float32) for p in (3, 2, 4, 1)]  # 10 people
     crops = rng.uniform(size=(3, 3, 8, 8)).astype(np.float32)
     calibration = [{"window": windows[0], "image": crops}, *windows[1:]]  # real crops for the first item only
-    fake_backend.load_tensorrt_lifter(path, "int8", max_people=4, cache=EngineCache(tmp_path), log=print,
-                                      calibration=calibration)
+    make_lifter("tensorrt", path, max_people=4, precision="int8", engine_dir=tmp_path, log=print,
+                calibration=calibration)
     (build,) = FakeBuilder.builds
     assert build["flags"] == {"fp16", "int8"}
     batches = build["calibration"]
@@ -505,27 +488,28 @@ def test_fake_int8_calibration_feeds_every_input(fake_backend, tmp_path):
     assert stand_in.shape == (5, 3, 8, 8) and 0 <= stand_in.min() and stand_in.max() <= 1 and stand_in.std() > 0.1
 
 
-def test_fake_int8_calibration_names_a_wrong_item(fake_backend, tmp_path):
-    path = model_path("image", tmp_path)
+def test_fake_int8_calibration_names_a_wrong_batch(fake_backend, tmp_path):
+    path = two_output_onnx(tmp_path / "two.onnx")
     cache = EngineCache(tmp_path)
-    with pytest.raises(ValueError, match=r"calibration item with inputs \['crop', 'window'\]; expected"):
-        fake_backend.load_tensorrt_lifter(path, "int8", 4, cache, print, calibration=[
-            {"window": np.zeros((4, 1, 17, 3), np.float32), "crop": np.zeros((4, 3, 8, 8), np.float32)}])
-    with pytest.raises(ValueError, match=r"calibration image \(4, 3, 6, 6\); expected \(4, 3, 8, 8\)"):
-        fake_backend.load_tensorrt_lifter(path, "int8", 4, cache, print, calibration=[
-            {"window": np.zeros((4, 1, 17, 3), np.float32), "image": np.zeros((4, 3, 6, 6), np.float32)}])
+    with pytest.raises(ValueError, match=r"calibration batch: feeds for inputs \['anchors', 'crop'\]; expected"):
+        fake_backend.open_tensorrt(path, "int8", 4, cache, print, calibration=[
+            {"anchors": np.zeros((4, 2), np.float32), "crop": np.zeros((4, 3, 4, 4), np.float32)}])
+    with pytest.raises(ValueError, match=r"calibration batch: input 'pixels' \(4, 3, 6, 6\); expected \(B, 3, 4, 4\)"):
+        fake_backend.open_tensorrt(path, "int8", 4, cache, print, calibration=[
+            {"anchors": np.zeros((4, 2), np.float32), "pixels": np.zeros((4, 3, 6, 6), np.float32)}])
 
 
-def test_fake_build_refuses_a_model_that_is_not_a_lifter(fake_backend, tmp_path):
-    path = tiny_lifter_onnx(tmp_path / "other.onnx", receptive_field=1, window_name="x")
-    with pytest.raises(LifterError, match="other.onnx' is not a lifter model for this runtime: model inputs"):
+def test_fake_build_refuses_a_network_without_a_batch_dimension(fake_backend, tmp_path):
+    path = two_output_onnx(tmp_path / "batch4.onnx", batch=4)
+    with pytest.raises(InferenceError, match="batch4.onnx': input 'pixels' has a fixed batch of 4"):
         fake_backend.build_engine(path, "fp16", 4, tmp_path / "timing.cache", log=print)
 
 
-def test_fake_engine_smaller_than_asked_is_refused(fake_backend, tmp_path):
+def test_fake_engine_smaller_than_asked_or_not_the_lifters_is_refused(fake_backend, tmp_path):
     path = model_path("image", tmp_path)
     engine = fake_backend.build_engine(path, "fp16", 2, tmp_path / "timing.cache", log=print)
-    with pytest.raises(LifterError, match="engine input 'window' takes at most 2 people; 4 asked for"):
-        fake_backend.TensorRTLifter(engine, receptive_field=1, max_people=4)
-    with pytest.raises(LifterError, match="engine window has 1 frames; the model's metadata says receptive field 81"):
-        fake_backend.TensorRTLifter(engine, receptive_field=81, max_people=2)
+    with pytest.raises(InferenceError, match="engine input 'window' takes batches of at most 2; 4 asked for"):
+        fake_backend.TensorRTSession(engine, max_batch=4)
+    session = fake_backend.TensorRTSession(engine, 2, {**read_onnx(path).metadata, "receptive_field": "81"})
+    with pytest.raises(LifterError, match=r"input window \(P, 1, 17, 3\); expected .* receptive field 81"):
+        SessionLifter(session, path)

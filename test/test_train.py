@@ -27,7 +27,7 @@ def _metrics(tmp_path: Path) -> list[dict]:
 
 
 def test_one_process_trains_checkpoints_and_resumes(tmp_path):
-    from pose3d_ros.lift.train import main
+    from pose3d_ros.training.train import main
 
     main(["--config", str(_config(tmp_path, epochs=1))])
     assert [m["epoch"] for m in _metrics(tmp_path)] == [1]
@@ -40,7 +40,7 @@ def test_one_process_trains_checkpoints_and_resumes(tmp_path):
 def test_two_processes_under_torchrun(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "pose3d_ros.lift.train", "--config", str(_config(tmp_path, epochs=1))],
+         "-m", "pose3d_ros.training.train", "--config", str(_config(tmp_path, epochs=1))],
         capture_output=True, text=True, timeout=180, cwd=Path(__file__).resolve().parents[1])
     assert run.returncode == 0, run.stderr[-3000:]
     assert "2 process(es)" in run.stdout

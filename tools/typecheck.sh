@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Type-check the GPU lifter backends and their selection; TensorRT's against tensorrt-stubs (TensorRT itself
-# cannot be installed on a machine without a GPU). torch_cuda_backend is left out: checking torch takes minutes.
+# Type-check the runtime (pose3d_ros/runtime: sessions, engine cache, backend choice); TensorRT's against
+# tensorrt-stubs (TensorRT itself cannot be installed on a machine without a GPU). cuda_graphs.py is left out:
+# checking torch takes minutes.
 #   tools/typecheck.sh
 # tensorrt-stubs installs tensorrt/*.pyi without a py.typed marker, so mypy will not read it from site-packages,
 # and two of its signatures are not valid Python (a parameter named 'in'; a required one after defaults).
@@ -22,6 +23,6 @@ cp -r "$site/tensorrt" "$site/tensorrt_bindings" "$stubs/"
 sed -i -E 's/([(,] ?)in: /\1in_: /g; s/channel_axis: int\) -> IScaleLayer/channel_axis: int = ...) -> IScaleLayer/' \
     "$stubs/tensorrt_bindings/tensorrt.pyi"
 MYPYPATH=$stubs $python -m mypy --config-file tools/mypy.ini --cache-dir build/mypy_cache \
-    pose3d_ros/lift/tensorrt_backend.py pose3d_ros/lift/engine_cache.py pose3d_ros/lift/engine_inputs.py \
-    pose3d_ros/lift/build_engine.py \
-    pose3d_ros/lift/select.py pose3d_ros/lift/onnx_cuda_backend.py
+    pose3d_ros/runtime/tensorrt_session.py pose3d_ros/runtime/engine_cache.py pose3d_ros/runtime/session.py \
+    pose3d_ros/runtime/onnx_model.py pose3d_ros/runtime/build_engine.py \
+    pose3d_ros/runtime/select.py pose3d_ros/runtime/onnxruntime_session.py

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     missing = [str(m) for m in models if not m.is_file() or not m.with_suffix(".pt").is_file()]
     if missing:
         raise FileNotFoundError(f"model files {missing} (or their .pt siblings) not found; expected .onnx files "
-                                "written by pose3d_ros.lift.export")
+                                "written by pose3d_ros.training.export")
     out = args.out or Path("runs") / time.strftime("compare-%Y%m%d-%H%M%S")
     reference = load_reference(args.cache)
     rows = [measure(m, reference, args.repeats) for m in tqdm(models, desc="models", unit="model")]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pose3d_ros.lift import make_lifter
-from pose3d_ros.lift.benchmark import random_inputs, time_lift
+from pose3d_ros.training.benchmark import random_inputs, time_lift
 
 LATENCY_PEOPLE = (1, 8)
 

@@ -4,7 +4,7 @@ P1 is MPJPE after root (pelvis, joint 0) alignment, P2 MPJPE after a per-frame s
 the acceleration error the mean |a_pred - a_ref| of second differences of root-relative joints in mm/frame^2
 (Kanazawa et al., "Learning 3D Human Dynamics from Video", CVPR 2019). Inputs are (F, J, 3) in metres; a
 joint that is NaN in either input gives NaN there, and callers average with np.nanmean. The training loss and
-batch P-MPJPE on complete data live in pose3d_ros.lift.metrics; these functions return per-frame, per-joint
+batch P-MPJPE on complete data live in pose3d_ros.training.metrics; these functions return per-frame, per-joint
 errors so per-joint tables and error-over-time plots come from the same numbers.
 """
 

@@ -4,7 +4,7 @@
     joints_m = lifter.lift(keypoints_px, confidence, camera)  # (P, 17, 3), camera optical frame
 """
 
-from pose3d_ros.lift.runtime import (
+from pose3d_ros.lift.lifter import (
     BACKENDS,
     DEFAULT_MODEL,
     WEIGHTS_DIR,

@@ -1,27 +1,32 @@
-"""Lifter backends behind one interface: ONNX Runtime (deployment) and torch (reference, debugging).
+"""The lifter: 2D keypoint windows in, root-relative 3D joints out, on any runtime session or on torch (CPU).
 
-Both read one file that carries the weights and everything needed to use them: receptive field, joint
-layout and input normalisation (ONNX ``metadata_props``; the torch checkpoint's ``metadata`` dict).
+Every backend reads one file that carries the weights and everything needed to use them: receptive field, joint
+layout and input normalisation (ONNX ``metadata_props``; the torch checkpoint's ``metadata`` dict). ONNX files
+run on a runtime Session (pose3d_ros.runtime: ONNX Runtime CPU or CUDA, TensorRT, torch CUDA graphs, ``auto``);
+the torch backend is the CPU reference for debugging and parity.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift.inputs import NORMALISATION, normalize_window
+from pose3d_ros.runtime import InferenceError, Session, open_session
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_MODEL = WEIGHTS_DIR / "causal_liu_rf81.onnx"
 BACKENDS = ("onnxruntime", "torch")
-GPU_BACKENDS = ("auto", "tensorrt", "onnxruntime_cuda", "torch_cuda")  # "auto" and the GPU paths: lift/select.py
+GPU_BACKENDS = ("auto", "tensorrt", "onnxruntime_cuda", "torch_cuda")  # "auto" and the GPU paths of the runtime
+WINDOW, IMAGE = "window", "image"  # the ONNX inputs (pose3d_ros.training.export); IMAGE only for image models
 
 
-class LifterError(RuntimeError):
+class LifterError(InferenceError):
     """A lifter could not be created: unknown backend, or a missing or unusable model file."""
 
 
@@ -50,17 +55,36 @@ class LifterRuntime(Protocol):
         ...
 
 
-def _check_metadata(meta: dict[str, str], path: Path) -> int:
+def _check_metadata(meta: Mapping[str, str], path: Path) -> int:
     """Validate the metadata a model file must carry and return its receptive field."""
     missing = [k for k in ("receptive_field", "layout", "input_normalisation") if k not in meta]
     if missing:
-        raise LifterError(f"model '{path}' lacks metadata {missing}; re-export it with pose3d_ros.lift.export")
+        raise LifterError(f"model '{path}' lacks metadata {missing}; re-export it with pose3d_ros.training.export")
     if meta["layout"] != H36M17.name:
         raise LifterError(f"model '{path}' uses layout '{meta['layout']}'; expected '{H36M17.name}'")
     if meta["input_normalisation"] != NORMALISATION:
         raise LifterError(f"model '{path}' expects input normalisation '{meta['input_normalisation']}'; "
                           f"this runtime implements '{NORMALISATION}'")
     return int(meta["receptive_field"])
+
+
+def lifter_inputs(inputs: Mapping[str, tuple[int, ...]], receptive_field: int, path: Path) -> int:
+    """The crop size S of a lifter network from its inputs' shapes after the people dimension (0: no image).
+
+    Expects ``window`` (T, 17, 3) with T == receptive_field and, for image models, ``image`` (3, S, S).
+    Raises LifterError saying what differs.
+    """
+    expected = (f"inputs window (P, {receptive_field}, {H36M17.num_joints}, 3) [and image (P, 3, S, S)], as "
+                "pose3d_ros.training.export writes them")
+    if WINDOW not in inputs or set(inputs) - {WINDOW, IMAGE}:
+        raise LifterError(f"'{path}' is not a lifter model: inputs {dict(inputs)}; expected {expected}")
+    if inputs[WINDOW] != (receptive_field, H36M17.num_joints, 3):
+        raise LifterError(f"'{path}': input window (P, {', '.join(map(str, inputs[WINDOW]))}); expected {expected} "
+                          f"(the metadata says receptive field {receptive_field})")
+    image = inputs.get(IMAGE, (3, 0, 0))  # no image input: crop size 0
+    if len(image) != 3 or image[0] != 3 or image[1] != image[2]:
+        raise LifterError(f"'{path}': input image (P, {', '.join(map(str, image))}); expected (P, 3, S, S) RGB crops")
+    return image[1]
 
 
 class _Lifter:
@@ -90,29 +114,28 @@ class _Lifter:
         raise NotImplementedError
 
 
-class OnnxLifter(_Lifter):
-    def __init__(self, path: Path, num_threads: int):
-        import onnxruntime as ort
+class SessionLifter(_Lifter):
+    """A lifter ONNX file on a runtime Session; ``backend`` names the runtime that serves it."""
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = num_threads
-        options.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for unreadable graphs
-            raise LifterError(f"cannot load ONNX model '{path}': {exc}; expected an ONNX file written by "
-                              "pose3d_ros.lift.export") from exc
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+    def __init__(self, session: Session, path: Path):
+        self.session = session
+        self.backend = session.backend
+        self.metadata = session.metadata
         self.receptive_field = _check_metadata(self.metadata, path)
-        inputs = {i.name: i.shape for i in self.session.get_inputs()}
-        self.crop_size = int(inputs["image"][-1]) if "image" in inputs else 0
+        self.crop_size = lifter_inputs(session.inputs, self.receptive_field, path)
+        if len(session.output_names) != 1:
+            raise LifterError(f"'{path}' has outputs {session.output_names}; expected one, joints (P, 17, 3)")
 
     def _run(self, window: np.ndarray, crops: np.ndarray | None = None) -> np.ndarray:
-        feed = {"window": window} if crops is None else {"window": window, "image": crops}
-        return self.session.run(None, feed)[0]
+        feeds = {WINDOW: window} if crops is None else {WINDOW: window, IMAGE: crops}
+        return self.session.run(feeds)[0]
 
 
 class TorchLifter(_Lifter):
+    """The CPU reference: the ``.pt`` export on its architecture (lift/architectures.py) in plain torch."""
+
+    backend = "torch"
+
     def __init__(self, path: Path, num_threads: int):
         import torch
 
@@ -125,7 +148,7 @@ class TorchLifter(_Lifter):
             self.model.load_state_dict(state["model"])
         except Exception as exc:  # torch.load raises many types for a bad file; all mean "unusable"
             raise LifterError(f"cannot load torch model '{path}': {exc}; expected a .pt written by "
-                              "pose3d_ros.lift.export (dict with 'metadata' and 'model')") from exc
+                              "pose3d_ros.training.export (dict with 'metadata' and 'model')") from exc
         self.model.eval()
         self.receptive_field = _check_metadata(self.metadata, path)
         self.crop_size = self.model.cfg.crop_size if self.model.needs_image else 0
@@ -139,28 +162,64 @@ class TorchLifter(_Lifter):
             return self.model(*map(torch.from_numpy, inputs)).numpy()
 
 
-def make_lifter(backend: str, model_path: str | Path, num_threads: int = 1, **accelerator) -> LifterRuntime:
-    """Create a lifter from files written by pose3d_ros.lift.export.
+def lifter_calibration(items: Iterable[np.ndarray | Mapping[str, np.ndarray]] | Callable[[], Iterable[Any]]
+                       ) -> Callable[[Mapping[str, tuple[int, ...]]], Iterator[dict[str, np.ndarray]]]:
+    """TensorRT INT8 calibration batches for a lifter (runtime.tensorrt_session.Calibration) from ``items``.
 
-    backend "onnxruntime" reads a .onnx; "torch" reads a .pt, or the .pt written beside a given .onnx.
-    num_threads: CPU threads for inference. Raises LifterError for an unknown backend or a bad file.
-    GPU_BACKENDS ("auto" = the fastest that runs here) are made by pose3d_ros.lift.select, which takes the
-    ``accelerator`` options (max_people, precision, engine_dir, log); see docs/jetson.md.
+    items (or a callable returning them): normalised windows (P, T, 17, 3) float32, as ``normalize_window``
+    returns them for training-like inputs, or dicts {"window": ..., "image": (P, 3, S, S) crops (lift/crops.py)}.
+    An image model's missing crops are uniform noise in [0, 1], the crops' value range: a stand-in that at least
+    does not make the image branch's INT8 ranges too narrow; real crops calibrate that branch better.
     """
-    if backend in GPU_BACKENDS:
-        from pose3d_ros.lift.select import make_accelerated_lifter
+    def batches(inputs: Mapping[str, tuple[int, ...]]) -> Iterator[dict[str, np.ndarray]]:
+        rng = np.random.default_rng(0)
+        for item in items() if callable(items) else items:
+            feeds = {WINDOW: item} if isinstance(item, np.ndarray) else dict(item)
+            if IMAGE in inputs and IMAGE not in feeds and WINDOW in feeds:
+                feeds[IMAGE] = rng.random((len(feeds[WINDOW]), *inputs[IMAGE]), np.float32)
+            yield feeds
 
-        return make_accelerated_lifter(backend, model_path, num_threads, **accelerator)
-    if backend not in BACKENDS:
+    return batches
+
+
+def make_lifter(backend: str, model_path: str | Path, num_threads: int = 1, **accelerator: Any) -> LifterRuntime:
+    """Create a lifter from files written by pose3d_ros.training.export.
+
+    backend "onnxruntime" reads a .onnx; "torch" reads a .pt, or the .pt written beside a given .onnx;
+    GPU_BACKENDS ("auto" = the fastest that runs here) read the .onnx (torch_cuda also its .pt). num_threads:
+    CPU threads for inference. ``accelerator``: max_people (TensorRT's profile and CUDA graphs cover
+    1..max_people, more run in chunks; default 8), precision, engine_dir, log, opt_batch, and calibration (INT8:
+    see lifter_calibration, applied here) as open_session takes them; see docs/jetson.md. Raises LifterError for
+    an unknown backend, a bad file, or a named backend that cannot run here.
+    """
+    if backend not in BACKENDS + GPU_BACKENDS:
         raise LifterError(f"lifter backend '{backend}' unknown; expected one of {', '.join(BACKENDS + GPU_BACKENDS)}")
     path = Path(model_path)
     if backend == "torch" and path.suffix == ".onnx":
         path = path.with_suffix(".pt")
+    if backend in GPU_BACKENDS:
+        path = path.with_suffix(".onnx")
     if not path.is_file():
-        raise LifterError(f"lifter model file '{path}' not found; expected a "
-                          f"{'.onnx' if backend == 'onnxruntime' else '.pt'} file from pose3d_ros.lift.export "
-                          "(default weights live in pose3d_ros/weights/)")
-    return OnnxLifter(path, num_threads) if backend == "onnxruntime" else TorchLifter(path, num_threads)
+        suffix = ".pt" if backend == "torch" else ".onnx"
+        raise LifterError(f"lifter model file '{path}' not found; expected a {suffix} file from "
+                          "pose3d_ros.training.export (default weights live in pose3d_ros/weights/)")
+    if backend == "torch":
+        return TorchLifter(path, num_threads)
+    options = dict(accelerator)
+    if "max_people" in options:  # the lifter's name for the batch
+        options["max_batch"] = options.pop("max_people")
+    if options.get("calibration") is not None:
+        options["calibration"] = lifter_calibration(options["calibration"])
+    try:
+        session = open_session(backend, path, num_threads=num_threads,
+                               torch_module=lambda: TorchLifter(path.with_suffix(".pt"), num_threads).model, **options)
+    except InferenceError as exc:
+        raise LifterError(str(exc)) from exc
+    try:
+        return SessionLifter(session, path)
+    except LifterError:
+        session.close()
+        raise
 
 
 def resolve_model(model: str, backend: str) -> Path:

@@ -1,4 +1,4 @@
-"""On-disk cache of built TensorRT engines: one engine per (model, TensorRT, GPU, precision, max people).
+"""On-disk cache of built TensorRT engines: one engine per (ONNX model, TensorRT, GPU, precision, max batch).
 
 An engine only runs on the TensorRT version and GPU that built it, and a build takes minutes on a Jetson, so
 engines are kept in a directory (default ``~/.cache/pose3d_ros/engines``) under a name carrying the digest of
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-FORMAT_VERSION = 1  # bump when the engine build changes in a way the other key fields do not capture
+FORMAT_VERSION = 2  # bump when the engine build changes in a way the other fields do not capture; 2: any network
 PRECISIONS = ("fp16", "fp32", "int8")
 
 T = TypeVar("T")
@@ -48,14 +48,14 @@ class EngineKey:
     gpu_name: str
     compute_capability: str  # "8.7" (Jetson Orin), "8.9" (RTX 40xx), ...
     precision: str
-    max_people: int
+    max_batch: int  # the optimisation profile covers batches 1..max_batch
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision '{self.precision}' unknown; expected one of {', '.join(PRECISIONS)}")
-        if self.max_people < 1:
-            raise ValueError(f"max_people {self.max_people}; expected >= 1")
+        if self.max_batch < 1:
+            raise ValueError(f"max_batch {self.max_batch}; expected >= 1")
 
     def digest(self) -> str:
         """16 hex digits of the sha256 of every field except ``model``."""
@@ -63,7 +63,7 @@ class EngineKey:
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
     def file_stem(self) -> str:
-        return f"{self.model}.{self.precision}.p{self.max_people}.{self.digest()}"
+        return f"{self.model}.{self.precision}.b{self.max_batch}.{self.digest()}"
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -1,8 +1,8 @@
-"""Lifter backend choice: the fastest one that runs on this machine, never none.
+"""Backend choice: a named runtime for an ONNX network, or ``auto``, the fastest that runs on this machine.
 
-"auto" tries, in order, TensorRT -> ONNX Runtime CUDA -> torch CUDA (graphs) -> ONNX Runtime CPU, takes the first
-that starts, and logs one line naming it and why each earlier one was skipped. A backend named explicitly
-("tensorrt", "onnxruntime_cuda", "torch_cuda") runs or raises LifterError saying why it cannot.
+``auto`` tries, in order, TensorRT -> ONNX Runtime CUDA -> torch CUDA (graphs; only with a ``torch_module``)
+-> ONNX Runtime CPU, takes the first that starts, and logs one line naming it and why each earlier one was
+skipped. A backend named explicitly runs or raises InferenceError saying why it cannot: no fallback.
 """
 
 from __future__ import annotations
@@ -11,55 +11,67 @@ import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from pose3d_ros.lift.engine_cache import EngineCache, default_engine_dir
-from pose3d_ros.lift.runtime import LifterError, LifterRuntime, OnnxLifter
+from pose3d_ros.runtime.engine_cache import EngineCache, default_engine_dir
+from pose3d_ros.runtime.onnx_model import read_onnx
+from pose3d_ros.runtime.onnxruntime_session import OnnxRuntimeSession
+from pose3d_ros.runtime.session import OPT_BATCH, InferenceError, Session
+
+BACKENDS = ("auto", "tensorrt", "onnxruntime_cuda", "torch_cuda", "onnxruntime")
 
 
 def log_stderr(message: str) -> None:
-    print(f"[pose3d_ros.lift] {message}", file=sys.stderr, flush=True)
+    print(f"[pose3d_ros.runtime] {message}", file=sys.stderr, flush=True)
 
 
 @dataclasses.dataclass(frozen=True)
-class LifterRequest:
-    """What a backend factory needs. model_path: the .onnx; the torch backend reads the .pt beside it."""
+class SessionRequest:
+    """What a backend factory needs; see open_session."""
 
-    model_path: Path
+    onnx_path: Path
     num_threads: int = 1
-    max_people: int = 8  # TensorRT's profile and CUDA graphs cover 1..max_people; more people run in chunks
-    precision: str = "fp16"  # TensorRT only: fp16, fp32 or int8
-    engine_dir: Path | None = None  # TensorRT engine cache; None = ~/.cache/pose3d_ros/engines
+    max_batch: int = 8
+    precision: str = "fp16"
+    engine_dir: Path | None = None
+    opt_batch: int = OPT_BATCH
     log: Callable[[str], None] = log_stderr
+    torch_module: Callable[[], Any] | None = None
+    calibration: Any = None
 
 
-def _tensorrt(req: LifterRequest) -> LifterRuntime:
+def _tensorrt(req: SessionRequest) -> Session:
     try:
-        from pose3d_ros.lift.tensorrt_backend import load_tensorrt_lifter
+        from pose3d_ros.runtime.tensorrt_session import open_tensorrt
     except ImportError as exc:
-        raise LifterError(f"not installed ({type(exc).__name__}: {exc})") from exc
+        raise InferenceError(f"not installed ({type(exc).__name__}: {exc})") from exc
     cache = EngineCache(req.engine_dir or default_engine_dir(), log=req.log)
-    return load_tensorrt_lifter(req.model_path, req.precision, req.max_people, cache, req.log)
+    return open_tensorrt(req.onnx_path, req.precision, req.max_batch, cache, req.log, req.calibration, req.opt_batch)
 
 
-def _onnxruntime_cuda(req: LifterRequest) -> LifterRuntime:
-    from pose3d_ros.lift.onnx_cuda_backend import OnnxCudaLifter
-
-    return OnnxCudaLifter(req.model_path, req.num_threads)
+def _onnxruntime_cuda(req: SessionRequest) -> Session:
+    return OnnxRuntimeSession(req.onnx_path, req.num_threads, cuda=True)
 
 
-def _torch_cuda(req: LifterRequest) -> LifterRuntime:
+def _torch_cuda(req: SessionRequest) -> Session:
+    if req.torch_module is None:
+        raise InferenceError("no torch module given (torch_module=...): an ONNX file alone cannot make one")
     try:
-        from pose3d_ros.lift.torch_cuda_backend import TorchCudaLifter
+        from pose3d_ros.runtime.cuda_graphs import CudaGraphSession, cuda_unavailable
     except ImportError as exc:
-        raise LifterError(f"not installed ({type(exc).__name__}: {exc})") from exc
-    return TorchCudaLifter(req.model_path.with_suffix(".pt"), req.num_threads, req.max_people)
+        raise InferenceError(f"not installed ({type(exc).__name__}: {exc})") from exc
+    reason = cuda_unavailable()
+    if reason is not None:  # before making the module, which may read a checkpoint
+        raise InferenceError(reason)
+    model = read_onnx(req.onnx_path)
+    return CudaGraphSession(req.torch_module(), model.inputs, model.output_names, req.max_batch, model.metadata)
 
 
-def _onnxruntime(req: LifterRequest) -> LifterRuntime:
-    return OnnxLifter(req.model_path, req.num_threads)
+def _onnxruntime(req: SessionRequest) -> Session:
+    return OnnxRuntimeSession(req.onnx_path, req.num_threads)
 
 
-Factory = Callable[[LifterRequest], LifterRuntime]
+Factory = Callable[[SessionRequest], Session]
 AUTO_CHAIN: tuple[tuple[str, Factory], ...] = (
     ("tensorrt", _tensorrt),
     ("onnxruntime_cuda", _onnxruntime_cuda),
@@ -69,51 +81,42 @@ AUTO_CHAIN: tuple[tuple[str, Factory], ...] = (
 
 
 def _reason(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, LifterError) else f"{type(exc).__name__}: {exc}"
+    return str(exc) if isinstance(exc, InferenceError) else f"{type(exc).__name__}: {exc}"
 
 
-def _request(model_path: str | Path, num_threads: int, max_people: int, precision: str,
-             engine_dir: str | Path | None, log: Callable[[str], None]) -> LifterRequest:
-    path = Path(model_path).with_suffix(".onnx")
-    if not path.is_file():
-        raise LifterError(f"lifter model file '{path}' not found; expected a .onnx file (with its .pt beside it "
-                          "for torch_cuda) from pose3d_ros.lift.export")
-    engine_path = None if engine_dir is None else Path(engine_dir)
-    return LifterRequest(path, num_threads, max_people, precision, engine_path, log)
+def open_session(backend: str, onnx_path: str | Path, *, num_threads: int = 1, max_batch: int = 8,
+                 precision: str = "fp16", engine_dir: str | Path | None = None, opt_batch: int = OPT_BATCH,
+                 log: Callable[[str], None] = log_stderr, torch_module: Callable[[], Any] | None = None,
+                 calibration: Any = None, chain: Sequence[tuple[str, Factory]] = AUTO_CHAIN) -> Session:
+    """A Session running the ONNX network at ``onnx_path`` on ``backend`` (one of BACKENDS).
 
-
-def make_lifter_auto(model_path: str | Path, num_threads: int = 1, max_people: int = 8, precision: str = "fp16",
-                     engine_dir: str | Path | None = None, log: Callable[[str], None] = log_stderr,
-                     chain: Sequence[tuple[str, Factory]] = AUTO_CHAIN) -> tuple[LifterRuntime, str]:
-    """The first backend of ``chain`` that starts for the model at ``model_path``, and its name.
-
-    Logs one line: the choice and, for each backend skipped, why. Raises LifterError listing every reason
-    when none starts (a missing or bad model file).
+    num_threads: ONNX Runtime's intra-op threads. max_batch: TensorRT's profile and the CUDA graphs cover batches
+    1..max_batch, larger ones run in chunks; opt_batch: the batch TensorRT tunes for. precision: TensorRT's
+    fp16, fp32 or int8 (with ``calibration``, see tensorrt_session.Calibration). engine_dir: TensorRT's engine
+    cache (None: ~/.cache/pose3d_ros/engines). torch_module: a callable returning the network as an
+    ``nn.Module`` taking the inputs in the file's order, for torch_cuda. ``auto`` logs its choice with ``log``.
+    Raises InferenceError saying why (for ``auto``: every backend's reason) when no session can be made.
     """
-    req = _request(model_path, num_threads, max_people, precision, engine_dir, log)
+    path = Path(onnx_path)
+    if backend not in BACKENDS:
+        raise InferenceError(f"backend '{backend}' unknown; expected one of {', '.join(BACKENDS)}")
+    if not path.is_file():
+        raise InferenceError(f"model file '{path}' not found; expected an ONNX file")
+    req = SessionRequest(path, num_threads, max_batch, precision, None if engine_dir is None else Path(engine_dir),
+                         opt_batch, log, torch_module, calibration)
+    if backend != "auto":
+        factory = dict(AUTO_CHAIN)[backend]
+        try:
+            return factory(req)
+        except Exception as exc:  # the user asked for this backend: say why it cannot run, do not fall back
+            raise InferenceError(f"backend '{backend}' cannot run '{path}': {_reason(exc)}") from exc
     skipped = []
     for name, factory in chain:
         try:
-            lifter = factory(req)
-        except Exception as exc:  # any failure, not only a missing library, moves on: the user still gets 3D
+            session = factory(req)
+        except Exception as exc:  # any failure, not only a missing library, moves on: the network still runs
             skipped.append(f"{name}: {_reason(exc)}")
             continue
-        log(f"lifter backend: {name}" + (f" (skipped {'; '.join(skipped)})" if skipped else ""))
-        return lifter, name
-    raise LifterError(f"no lifter backend can run '{req.model_path}': {'; '.join(skipped)}")
-
-
-def make_accelerated_lifter(backend: str, model_path: str | Path, num_threads: int = 1, max_people: int = 8,
-                            precision: str = "fp16", engine_dir: str | Path | None = None,
-                            log: Callable[[str], None] = log_stderr) -> LifterRuntime:
-    """"auto" (see make_lifter_auto) or one GPU backend by name; LifterError names it and why it cannot run."""
-    if backend == "auto":
-        return make_lifter_auto(model_path, num_threads, max_people, precision, engine_dir, log)[0]
-    factories = {name: factory for name, factory in AUTO_CHAIN if name != "onnxruntime"}
-    if backend not in factories:
-        raise LifterError(f"lifter backend '{backend}' unknown here; expected auto or one of {', '.join(factories)}")
-    req = _request(model_path, num_threads, max_people, precision, engine_dir, log)
-    try:
-        return factories[backend](req)
-    except Exception as exc:  # the user asked for this backend: say why it cannot run, do not fall back
-        raise LifterError(f"lifter backend '{backend}' cannot run: {_reason(exc)}") from exc
+        log(f"{path.name} runs on {name}" + (f" (skipped {'; '.join(skipped)})" if skipped else ""))
+        return session
+    raise InferenceError(f"no backend can run '{path}': {'; '.join(skipped)}")

@@ -1,7 +1,7 @@
 """Per-step lifter latency: median milliseconds of ``lift()`` (normalisation + inference) per backend,
 receptive field and number of people, printed as a table.
 
-    python -m pose3d_ros.lift.benchmark [--model pose3d_ros/weights/causal_liu_rf81.onnx] [--untrained-rf 243]
+    python -m pose3d_ros.training.benchmark [--model pose3d_ros/weights/causal_liu_rf81.onnx] [--untrained-rf 243]
 
 Without ``--model`` it times the package's default lifter. ``--untrained-rf`` also times randomly initialised
 models of the first model's architecture and width at that receptive field (latency does not depend on the
@@ -19,10 +19,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from pose3d_ros.lift import make_lifter
+from pose3d_ros.lift import DEFAULT_MODEL, make_lifter
 from pose3d_ros.lift.architectures import build_model
-from pose3d_ros.lift.export import export, save_untrained
-from pose3d_ros.lift.runtime import DEFAULT_MODEL
+from pose3d_ros.training.export import export, save_untrained
 
 CAMERA = SimpleNamespace(K=np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]]), width=1280, height=720)
 

@@ -1,11 +1,11 @@
 """Train a lifter (any of lift/architectures.py) on augmented motion capture.
 
-    python -m pose3d_ros.lift.train --config config/train/causal_liu.yaml [--resume]
-    torchrun --standalone --nproc_per_node=4 -m pose3d_ros.lift.train --config ...   # several GPUs (DDP)
+    python -m pose3d_ros.training.train --config config/train/causal_liu.yaml [--resume]
+    torchrun --standalone --nproc_per_node=4 -m pose3d_ros.training.train --config ...   # several GPUs (DDP)
 
 Writes ``<out_dir>/last.pt`` every epoch (resumable), ``<out_dir>/best.pt`` (lowest MPJPE on the held-out
 climb sequence with noisy 2D) and ``<out_dir>/metrics.jsonl``. Export the result with
-``python -m pose3d_ros.lift.export``. ``init_from`` starts from another run's weights (a second training
+``python -m pose3d_ros.training.export``. ``init_from`` starts from another run's weights (a second training
 stage); parameters the model froze (requires_grad False) are not optimised. Models that read the image get
 rendered crops of each window's newest frame (data/render.py).
 
@@ -35,7 +35,7 @@ from pose3d_ros.data import deepmimic, mocap
 from pose3d_ros.data.augment import AugmentConfig, Batch, synthesize
 from pose3d_ros.lift.architectures import build_model
 from pose3d_ros.lift.inputs import normalize_window
-from pose3d_ros.lift.metrics import mpjpe, p_mpjpe
+from pose3d_ros.training.metrics import mpjpe, p_mpjpe
 
 # Held-out evaluation: fixed 30 fps-like sampling and unscaled bones; "clean" = exact 2D, "noisy" = training noise.
 CLEAN_EVAL = AugmentConfig(frame_steps=(4,), new_track_prob=0.0, height_scale=(1.0, 1.0), bone_scale_std=0.0,

@@ -1,6 +1,6 @@
 """Export a training checkpoint to the runtime files: one ONNX file and a slim torch checkpoint.
 
-    python -m pose3d_ros.lift.export --checkpoint runs/causal_liu_rf81/best.pt \
+    python -m pose3d_ros.training.export --checkpoint runs/causal_liu_rf81/best.pt \
         --out pose3d_ros/weights/causal_liu_rf81.onnx
 
 Writes ``<out>`` (opset 18, dynamic people dimension, weights inside the file) and ``<out>`` with suffix

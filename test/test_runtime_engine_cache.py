@@ -8,11 +8,11 @@ import os
 
 import pytest
 
-from pose3d_ros.lift import engine_cache
-from pose3d_ros.lift.engine_cache import EngineCache, EngineKey, write_atomic
+from pose3d_ros.runtime import engine_cache
+from pose3d_ros.runtime.engine_cache import EngineCache, EngineKey, write_atomic
 
 KEY = EngineKey(model="causal_liu_rf81", onnx_sha256="ab" * 32, tensorrt_version="10.3.0.30", gpu_name="Orin",
-                compute_capability="8.7", precision="fp16", max_people=8)
+                compute_capability="8.7", precision="fp16", max_batch=8)
 
 
 class FakeBuilder:
@@ -48,7 +48,7 @@ def get(cache: EngineCache, key: EngineKey = KEY, builder: FakeBuilder | None = 
 
 @pytest.mark.parametrize("field, value", [
     ("onnx_sha256", "cd" * 32), ("tensorrt_version", "10.3.0.31"), ("gpu_name", "NVIDIA GeForce RTX 4090"),
-    ("compute_capability", "8.9"), ("precision", "fp32"), ("max_people", 4), ("format_version", 2),
+    ("compute_capability", "8.9"), ("precision", "fp32"), ("max_batch", 4), ("format_version", 3),
 ])
 def test_every_key_component_changes_the_digest_and_file(cache, field, value):
     other = dataclasses.replace(KEY, **{field: value})
@@ -56,11 +56,11 @@ def test_every_key_component_changes_the_digest_and_file(cache, field, value):
     assert cache.engine_path(other) != cache.engine_path(KEY)
 
 
-def test_key_rejects_unknown_precision_and_bad_people():
+def test_key_rejects_unknown_precision_and_bad_batch():
     with pytest.raises(ValueError, match="precision 'bf16' unknown; expected one of fp16, fp32, int8"):
         dataclasses.replace(KEY, precision="bf16")
-    with pytest.raises(ValueError, match="max_people 0"):
-        dataclasses.replace(KEY, max_people=0)
+    with pytest.raises(ValueError, match="max_batch 0"):
+        dataclasses.replace(KEY, max_batch=0)
 
 
 def test_timing_cache_is_shared_per_tensorrt_and_gpu(cache):
@@ -154,8 +154,8 @@ def test_write_is_atomic(tmp_path, monkeypatch):
 
 
 def test_eviction_keeps_the_most_recently_used_per_model(cache):
-    keys = [dataclasses.replace(KEY, max_people=p) for p in (1, 2, 3)]
-    other_model = dataclasses.replace(KEY, model="other_lifter")
+    keys = [dataclasses.replace(KEY, max_batch=p) for p in (1, 2, 3)]
+    other_model = dataclasses.replace(KEY, model="other_network")
     get(cache, other_model)
     for age, key in enumerate(keys[:2]):  # make the first two look old, the first the oldest
         get(cache, key)
@@ -164,7 +164,7 @@ def test_eviction_keeps_the_most_recently_used_per_model(cache):
     get(cache, keys[2])  # third engine of this model: keep=2 evicts the least recently used, keys[1]
     assert not cache.engine_path(keys[1]).exists() and not cache.engine_path(keys[1]).with_suffix(".json").exists()
     assert cache.entries(KEY.model) == [cache.engine_path(keys[2]), cache.engine_path(keys[0])]
-    assert cache.entries("other_lifter") == [cache.engine_path(other_model)]
+    assert cache.entries("other_network") == [cache.engine_path(other_model)]
 
 
 def test_keep_must_be_positive(tmp_path):

@@ -93,13 +93,17 @@ class _Person:
 
 
 def content_box(rgb: np.ndarray, black: int = 8) -> tuple[int, int, int, int]:
-    """(x, y, width, height) of ``rgb`` without its black borders (a letterboxed frame's padding), so the tiles
-    spend the detector's 224 pixels on the picture; the whole image when it has no such border."""
+    """(x, y, width, height) of ``rgb`` without the black bars of a letterboxed frame, so the tiles spend the
+    detector's 224 pixels on the picture. A side is trimmed only when at least half the image remains (bars,
+    not a dark scene)."""
     bright = rgb.max(axis=2) > black
-    rows, cols = np.flatnonzero(bright.any(axis=1)), np.flatnonzero(bright.any(axis=0))
-    if rows.size == 0:
-        return 0, 0, rgb.shape[1], rgb.shape[0]
-    return int(cols[0]), int(rows[0]), int(cols[-1] + 1 - cols[0]), int(rows[-1] + 1 - rows[0])
+    box = []
+    for axis, size in ((0, rgb.shape[1]), (1, rgb.shape[0])):  # columns, then rows
+        lit = np.flatnonzero(bright.any(axis=axis))
+        keep = lit.size and lit[-1] + 1 - lit[0] >= size / 2
+        box.append((int(lit[0]), int(lit[-1] + 1 - lit[0])) if keep else (0, size))
+    (x, width), (y, height) = box
+    return x, y, width, height
 
 
 def square_tiles(width: int, height: int) -> list[tuple[int, int, int]]:

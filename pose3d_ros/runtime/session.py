@@ -13,6 +13,8 @@ from typing import Protocol
 import numpy as np
 
 OPT_BATCH = 2  # the batch TensorRT tunes kernels for: a robot usually sees one or two people
+Shapes = dict[str, tuple[int, ...]]  # each input's shape after the batch dimension 0, by name
+
 
 class InferenceError(RuntimeError):
     """A session cannot be made or run: a missing library or device, an unreadable file, a failed engine build."""
@@ -34,15 +36,14 @@ class Session(Protocol):
         ...
 
 
-def batch_inputs(shapes: Mapping[str, Sequence[int | str | None]], source: object) -> tuple[dict[str, tuple[int, ...]],
-                                                                                          int | None]:
+def batch_inputs(shapes: Mapping[str, Sequence[int | str | None]], source: object) -> tuple[Shapes, int | None]:
     """Each input's shape after dimension 0, and the largest batch the file allows (None: any).
 
     shapes: each input's full shape as the file declares it; a dynamic dimension may be a name, None, -1 or 0.
     Dimension 0 may be dynamic or fixed at 1 (then batches run one sample at a time); every other dimension must
     be fixed. Raises InferenceError naming ``source`` and the input otherwise.
     """
-    per_sample: dict[str, tuple[int, ...]] = {}
+    per_sample: Shapes = {}
     fixed_one = False
     for name, shape in shapes.items():
         dims = [d if isinstance(d, int) and d > 0 else -1 for d in shape]

@@ -26,14 +26,34 @@ from pose3d_ros.ros.params import declare
 from pose3d_ros.track import Tracker
 
 PARAMETERS = {
-    "detector": ("mediapipe", "2D keypoint backend: mediapipe (BlazePose full, one person)"),
+    "detector": ("blazepose", "2D keypoint backend: blazepose (every person; BlazePose's networks on the runtime "
+                              "layer) or mediapipe_legacy (MediaPipe's own API, one person)"),
+    "backend": ("auto", "blazepose runtime: auto (TensorRT, ONNX Runtime CUDA, else ONNX Runtime CPU), tensorrt, "
+                        "onnxruntime_cuda or onnxruntime"),
+    "landmark_model": ("full", "blazepose landmark network: lite, full or heavy (lite and heavy come from npm on "
+                               "first use)"),
+    "detect_every": (10, "blazepose: frames between person-detector runs while everyone is followed; it also "
+                         "runs when someone is lost"),
+    "workers": (2, "blazepose on the CPU: single-threaded sessions sharing each frame's people (about one per core)"),
+    "precision": ("fp16", "blazepose on TensorRT: fp16 or fp32"),
+    "engine_dir": ("", "TensorRT engine cache folder; empty = ~/.cache/pose3d_ros/engines"),
     "min_detection_confidence": (0.5, "Person detection threshold in [0, 1]"),
-    "min_tracking_confidence": (0.5, "Below this the detector searches the whole image again, in [0, 1]"),
+    "min_tracking_confidence": (0.5, "Below this a person is lost and the detector searches again, in [0, 1]"),
     "static_image_mode": (False, "Detect from scratch in every frame (slower; for unrelated images)"),
-    "max_people": (16, "Most tracks kept at once; the longest-unseen one closes to make room"),
+    "max_people": (16, "Most people followed and tracks kept at once; the longest-unseen track closes to make room"),
     "track_max_age_s": (1.0, "A track unseen this long (seconds) closes; its id is never reused"),
     "track_max_cost": (0.5, "Largest match distance (mean keypoint distance / box diagonal) that continues a track"),
 }
+
+
+def detector_options(p: dict, log) -> dict:
+    """The ``make_detector`` options of the detector the parameters ``p`` name."""
+    options = {name: p[name] for name in ("min_detection_confidence", "min_tracking_confidence", "static_image_mode")}
+    if p["detector"] == "blazepose":
+        options.update({name: p[name] for name in ("backend", "landmark_model", "detect_every", "workers",
+                                                   "max_people", "precision")},
+                       engine_dir=p["engine_dir"] or None, log=log)
+    return options
 
 
 class LatestSlot:
@@ -67,10 +87,7 @@ class KeypointDetector(Node):
         self.health = Health(self)
         self.stage: KeypointStage | None = None
         try:
-            detector = make_detector(
-                self.p["detector"], min_detection_confidence=self.p["min_detection_confidence"],
-                min_tracking_confidence=self.p["min_tracking_confidence"],
-                static_image_mode=self.p["static_image_mode"])
+            detector = make_detector(self.p["detector"], **detector_options(self.p, self.get_logger().info))
             tracker = Tracker(self.p["track_max_cost"], self.p["track_max_age_s"], self.p["max_people"])
             self.stage = KeypointStage(detector, tracker)
         except (DetectorError, ValueError) as err:

@@ -55,6 +55,7 @@ PARAMETERS = {
     "horizontal_fov_deg": (0.0, "Without camera_matrix: assume this horizontal field of view (degrees); "
                                 "0 = publish an all-zero K (uncalibrated)"),
     "max_frames": (0, "Stop after this many frames; 0 = no limit"),
+    "start_frame": (0, "A file starts at this frame (0-based), and so does each loop"),
     "preload": (False, f"Decode a file's frames (at most {PRELOAD_MAX_FRAMES}) before publishing, so decoding, which "
                        "a camera does not do, takes no CPU from the pipeline (benchmarks)"),
     "min_subscribers": (1, "A file waits (at most 10 s) for this many image_raw subscribers before playing, "
@@ -92,6 +93,11 @@ class VideoSource(Node):
         capture = cv2.VideoCapture(int(video) if video.isdigit() else video)
         if not capture.isOpened():
             raise RuntimeError(f"could not open video '{video}' with OpenCV")
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if not is_device and not 0 <= self.p["start_frame"] < max(frames, 1):
+            raise ValueError(f"start_frame {self.p['start_frame']}; expected 0 to {frames - 1} for '{video}'")
+        if not is_device:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, self.p["start_frame"])
         fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
         self.get_logger().info(f"publishing '{video}' ({fps:.1f} fps source) on {self.resolve_topic_name('image_raw')}")
         return capture, not is_device, fps
@@ -131,7 +137,7 @@ class VideoSource(Node):
         while not self._stop.is_set():
             ok, bgr = self._capture.read()
             if not ok and self._is_file and self.p["loop"]:
-                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                self._capture.set(cv2.CAP_PROP_POS_FRAMES, self.p["start_frame"])
                 ok, bgr = self._capture.read()
             if not ok:
                 return

@@ -39,6 +39,10 @@ class RunSummary:
     latency_ms_p95: float
     detector_ms_p50: float      # the detector alone, on the same frames
     detector_ms_p95: float
+    people_per_frame: float     # 3D skeletons per 3D message
+    person_detector_runs: int   # calls of the person-detector network (blazepose; the rest follow ROIs)
+    person_detector_ms_p50: float  # one such call, every tile of a frame
+    landmark_ms_per_person_p50: float  # the landmark network per person (a frame's people in one batch)
     problems: dict[str, int]    # counted input problems, per node and kind
     latency_ms: list[float] = field(default_factory=list, repr=False)   # every message, for plots
     detector_ms: list[float] = field(default_factory=list, repr=False)
@@ -52,6 +56,10 @@ class RunSummary:
             ("latency p95 (image stamp -> 3D publish)", f"{self.latency_ms_p95:.1f} ms"),
             ("detector alone p50", f"{self.detector_ms_p50:.1f} ms"),
             ("detector alone p95", f"{self.detector_ms_p95:.1f} ms"),
+            ("people per frame", f"{self.people_per_frame:.2f}"),
+            ("person-detector network runs", f"{self.person_detector_runs}"),
+            ("person-detector network p50", f"{self.person_detector_ms_p50:.1f} ms"),
+            ("landmark network per person p50", f"{self.landmark_ms_per_person_p50:.1f} ms"),
         ]
         rows += [(f"problems: {k}", str(v)) for k, v in sorted(self.problems.items())]
         width = max(len(k) for k, _ in rows)
@@ -141,17 +149,27 @@ def _percentiles(values_s, *qs: float) -> list[float]:
     return [float(np.percentile(np.asarray(values_s) * 1e3, q)) for q in qs]
 
 
+def _median(values_ms: list[float]) -> float:
+    return float(np.median(values_ms)) if values_ms else float("nan")
+
+
 def _summary(video: VideoSource, det: KeypointDetector, lift: Lifter, recorder: Recorder) -> RunSummary:
     lat50, lat95 = _percentiles(lift.latency_s, 50, 95)
     det50, det95 = _percentiles(det.detect_s, 50, 95)
     messages = recorder.messages_3d
     duration = recorder.last_3d_s - recorder.first_3d_s if messages > 1 else 0.0
     problems = {f"{node.get_name()}/{k}": v for node in (det, lift) for k, v in node.health.counts.items()}
+    networks = det.stage.detector if det.stage is not None else None
+    detector_calls_ms = list(getattr(networks, "detector_ms", []))
+    per_person_ms = [ms / people for ms, people in getattr(networks, "landmark_ms", []) if people]
     return RunSummary(
         frames_in=video.frames_published, frames_detected=det.frames_processed,
         frames_dropped=video.frames_published - det.frames_processed, messages_3d=messages,
         skeletons_3d=recorder.skeletons_3d,
         fps=(messages - 1) / duration if duration > 0 else 0.0,
         latency_ms_p50=lat50, latency_ms_p95=lat95, detector_ms_p50=det50, detector_ms_p95=det95,
-        problems=problems, latency_ms=[t * 1e3 for t in lift.latency_s], detector_ms=[t * 1e3 for t in det.detect_s],
+        people_per_frame=recorder.skeletons_3d / messages if messages else 0.0,
+        person_detector_runs=len(detector_calls_ms), person_detector_ms_p50=_median(detector_calls_ms),
+        landmark_ms_per_person_p50=_median(per_person_ms), problems=problems,
+        latency_ms=[t * 1e3 for t in lift.latency_s], detector_ms=[t * 1e3 for t in det.detect_s],
     )

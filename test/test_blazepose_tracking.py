@@ -26,10 +26,12 @@ class FakeDetector:
 
     def __init__(self):
         self.calls = 0
+        self.tiles: list[int] = []  # tiles per call
 
     def run(self, feeds):
         self.calls += 1
         images = feeds["image"]
+        self.tiles.append(len(images))
         boxes = np.zeros((len(images), len(ANCHORS), 12), np.float32)
         scores = np.full((len(images), len(ANCHORS), 1), -10.0, np.float32)
         for n, image in enumerate(images):
@@ -108,7 +110,8 @@ def test_two_people_are_followed_with_their_own_ids_between_detector_runs():
         left = min(hips, key=lambda k: hips[k][0])
         assert hips[left][0] == pytest.approx(100 + 4 * i, abs=3)
     assert all(ids == ids_seen[0] for ids in ids_seen)
-    assert net.calls == len(blaze.detector_ms) == 3  # frames 0, 10 and 20
+    # Frame 0 scans both tiles at once; later scans take one tile per frame: 10 and 11, 20 and 21.
+    assert net.tiles == [2, 1, 1, 1, 1] and len(blaze.detector_ms) == 5
     assert [people for _, people in blaze.landmark_ms] == [2] * 25
 
 

@@ -4,10 +4,11 @@
     -> landmark network per ROI (all people in one batch) -> 33 keypoints, visibility, presence, world landmarks
     -> each person's next ROI from their own landmarks
 
-The detector runs every ``detect_every`` frames, and at once when a person was lost or nobody is tracked;
-between runs each person is followed by the ROI their landmarks give (MediaPipe's own trick, which also finds
-people too small for the whole-frame detector). Tiles: the 224-pixel detector misses people shorter than
-about half the frame, so wide images are covered by overlapping squares of the short side.
+The detector scans the image every ``detect_every`` frames, and at once when a person was lost or nobody is
+followed; between scans each person is followed by the ROI their landmarks give (MediaPipe's own trick, which
+also finds people too small for the whole-frame detector). Tiles: the 224-pixel detector misses people shorter
+than about half the frame, so wide images are covered by overlapping squares of the short side, one tile per
+frame while people are followed (no frame pays for the whole scan), all at once while nobody is.
 Two tracks on one person are merged. The networks come as sessions of the runtime layer (``Network``).
 """
 
@@ -135,6 +136,7 @@ class BlazePoseDetector:
         self._people: list[_Person] = []
         self._next_id = 1
         self._frames_to_detect = 0
+        self._tiles_left = 0  # tiles of the current detector round not yet scanned, one per frame
         # Recent network timings (bounded), for benchmarks: detector calls; landmark calls with their people.
         self.detector_ms: deque[float] = deque(maxlen=_TIMINGS_KEPT)
         self.landmark_ms: deque[tuple[float, int]] = deque(maxlen=_TIMINGS_KEPT)
@@ -143,13 +145,22 @@ class BlazePoseDetector:
         """Forget everyone (a jump in time, another video): the next frame runs the detector."""
         self._people = []
         self._frames_to_detect = 0
+        self._tiles_left = 0
 
     def detect(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
         """People in (H, W, 3) uint8 RGB; keypoints in pixels of ``rgb`` (origin at the top-left pixel's centre)."""
         rgb = check_rgb(rgb)
-        if self._frames_to_detect <= 0 or not self._people:
-            self._add_detected(rgb)
-            self._frames_to_detect = self.config.detect_every
+        left, top, width, height = content_box(rgb)
+        tiles = [(x + left, y + top, side) for x, y, side in square_tiles(width, height)]
+        if not self._people:  # nobody to follow, no landmark work: scan every tile at once
+            self._add_detected(rgb, tiles)
+            self._frames_to_detect, self._tiles_left = self.config.detect_every, 0
+        else:
+            if self._frames_to_detect <= 0 and self._tiles_left == 0:
+                self._frames_to_detect, self._tiles_left = self.config.detect_every, len(tiles)
+            if self._tiles_left:  # one tile per frame, so no frame pays for the whole scan
+                self._tiles_left = min(self._tiles_left, len(tiles)) - 1
+                self._add_detected(rgb, [tiles[-1 - self._tiles_left]])
         self._frames_to_detect -= 1
         if not self._people:
             return []
@@ -171,10 +182,8 @@ class BlazePoseDetector:
             if close is not None:
                 close()
 
-    def _add_detected(self, rgb: np.ndarray) -> None:
-        """Run the detector on the tiles; open a person for each detection nobody already follows."""
-        left, top, width, height = content_box(rgb)
-        tiles = [(x + left, y + top, side) for x, y, side in square_tiles(width, height)]
+    def _add_detected(self, rgb: np.ndarray, tiles: list[tuple[int, int, int]]) -> None:
+        """Run the detector on ``tiles`` (x, y, side); open a person for each detection nobody follows yet."""
         inputs, boxes = zip(*(letterbox_square(rgb[y:y + s, x:x + s]) for x, y, s in tiles))
         start = time.perf_counter()
         raw_boxes, raw_scores = self.detector.run({"image": np.stack(inputs)})[:2]

@@ -97,14 +97,16 @@ def content_box(rgb: np.ndarray, black: int = 8) -> tuple[int, int, int, int]:
     """(x, y, width, height) of ``rgb`` without the black bars of a letterboxed frame, so the tiles spend the
     detector's 224 pixels on the picture. A side is trimmed only when at least half the image remains (bars,
     not a dark scene)."""
-    bright = rgb.max(axis=2) > black
+    height, width = rgb.shape[:2]
+    # Reductions over contiguous memory: 0.1 ms at 640x480, where a max over the channel axis takes 6 ms.
+    lit_columns = rgb.max(axis=0).max(axis=1) > black
+    lit_rows = rgb.reshape(height, -1).max(axis=1) > black
     box = []
-    for axis, size in ((0, rgb.shape[1]), (1, rgb.shape[0])):  # columns, then rows
-        lit = np.flatnonzero(bright.any(axis=axis))
+    for lit, size in ((np.flatnonzero(lit_columns), width), (np.flatnonzero(lit_rows), height)):
         keep = lit.size and lit[-1] + 1 - lit[0] >= size / 2
         box.append((int(lit[0]), int(lit[-1] + 1 - lit[0])) if keep else (0, size))
-    (x, width), (y, height) = box
-    return x, y, width, height
+    (x, box_width), (y, box_height) = box
+    return x, y, box_width, box_height
 
 
 def square_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
@@ -115,6 +117,12 @@ def square_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
     count = 1 if long_side == side else long_side // side + 1
     starts = np.linspace(0, long_side - side, count).round().astype(int)
     return [(int(s), 0, side) if width >= height else (0, int(s), side) for s in starts]
+
+
+def _tiles(rgb: np.ndarray) -> list[tuple[int, int, int]]:
+    """The detector's tiles (x, y, side) in ``rgb``'s pixels: squares over its picture, black bars left out."""
+    left, top, width, height = content_box(rgb)
+    return [(x + left, y + top, side) for x, y, side in square_tiles(width, height)]
 
 
 class BlazePoseDetector:
@@ -150,15 +158,14 @@ class BlazePoseDetector:
     def detect(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
         """People in (H, W, 3) uint8 RGB; keypoints in pixels of ``rgb`` (origin at the top-left pixel's centre)."""
         rgb = check_rgb(rgb)
-        left, top, width, height = content_box(rgb)
-        tiles = [(x + left, y + top, side) for x, y, side in square_tiles(width, height)]
         if not self._people:  # nobody to follow, no landmark work: scan every tile at once
-            self._add_detected(rgb, tiles)
+            self._add_detected(rgb, _tiles(rgb))
             self._frames_to_detect, self._tiles_left = self.config.detect_every, 0
         else:
             if self._frames_to_detect <= 0 and self._tiles_left == 0:
-                self._frames_to_detect, self._tiles_left = self.config.detect_every, len(tiles)
+                self._frames_to_detect, self._tiles_left = self.config.detect_every, len(_tiles(rgb))
             if self._tiles_left:  # one tile per frame, so no frame pays for the whole scan
+                tiles = _tiles(rgb)
                 self._tiles_left = min(self._tiles_left, len(tiles)) - 1
                 self._add_detected(rgb, [tiles[-1 - self._tiles_left]])
         self._frames_to_detect -= 1

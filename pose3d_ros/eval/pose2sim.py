@@ -220,7 +220,7 @@ def _to_h36m(points: np.ndarray) -> np.ndarray:
     return convert(points, np.ones(points.shape[:-1]), BLAZEPOSE33, H36M17)[0]
 
 
-def _glitches(points_m: np.ndarray) -> np.ndarray:
+def glitches(points_m: np.ndarray) -> np.ndarray:
     """(F, J) True where a (F, J, 3) trajectory point lies more than GLITCH_M from the median of its own
     trajectory over GLITCH_WINDOW frames: a spike, which a running median ignores while it follows any
     monotone motion, however fast. Such spikes come from wrong detections that happen to agree across views."""
@@ -258,7 +258,7 @@ def build_reference(folder: Path | None = None) -> Pose2SimReference:
     synced_px = shift_frames(keypoints33, frame_offset).reshape(V, F * 33, 2)
     synced_confidence = shift_frames(confidence33, frame_offset, fill=0.0).reshape(V, F * 33)
     points33, used33 = triangulate_robust(synced_px, synced_confidence, K, R, t)
-    glitch = _glitches(points33.reshape(F, 33, 3)).reshape(-1)
+    glitch = glitches(points33.reshape(F, 33, 3)).reshape(-1)
     points33[glitch], used33[:, glitch] = np.nan, False
     reference_world_m = _to_h36m(points33.reshape(F, 33, 3))
     keypoints_px, confidence = convert(keypoints33, confidence33, BLAZEPOSE33, H36M17)

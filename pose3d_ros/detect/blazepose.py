@@ -8,16 +8,19 @@ The detector scans the image every ``detect_every`` frames, and at once when a p
 followed; between scans each person is followed by the ROI their landmarks give (MediaPipe's own trick, which
 also finds people too small for the whole-frame detector). Tiles: the 224-pixel detector misses people shorter
 than about half the frame, so wide images are covered by overlapping squares of the short side, one tile per
-frame while people are followed (no frame pays for the whole scan), all at once while nobody is.
+frame while people are followed, run beside the landmark network (no frame pays for a scan), all at once
+while nobody is followed.
 Two tracks on one person are merged. The networks come as sessions of the runtime layer (``Network``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,7 +31,6 @@ from pose3d_ros.detect.roi import (
     DETECTOR_SIZE,
     Candidates,
     Roi,
-    box_iou,
     crop_to_image,
     cut_crop,
     decode_detections,
@@ -60,8 +62,9 @@ class BlazePoseConfig:
     max_people: people followed at once; more detections wait until someone leaves.
     min_detection_score: detector score that opens a person, in [0, 1].
     min_presence: landmark network's presence below which a person is lost, in [0, 1].
-    duplicate_iou: two followed people whose ROI boxes overlap this much are one person.
-    new_person_iou: a detection whose ROI box overlaps someone followed this much is that person, not a new one.
+    same_person: two people whose keypoints lie closer than this fraction of the ROI side (mean distance) are one:
+        a detection's hip centre and head point against someone followed, or two followed people's 33 keypoints.
+        Keypoints, not boxes: people standing one behind the other overlap a lot and are still two.
     smooth: MediaPipe's velocity filter on each person's keypoints (smoothing.py).
     """
 
@@ -69,12 +72,11 @@ class BlazePoseConfig:
     max_people: int = 8
     min_detection_score: float = 0.5
     min_presence: float = 0.5
-    duplicate_iou: float = 0.5
-    new_person_iou: float = 0.3
+    same_person: float = 0.1
     smooth: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("min_detection_score", "min_presence", "duplicate_iou", "new_person_iou"):
+        for name in ("min_detection_score", "min_presence", "same_person"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise DetectorError(f"blazepose {name} {getattr(self, name)} out of range; expected 0 to 1")
         if self.detect_every < 1 or self.max_people < 1:
@@ -88,6 +90,7 @@ class _Person:
 
     person_id: int
     roi: Roi
+    axis_px: np.ndarray  # (2, 2) hip centre and the point above the head that placed the ROI
     keypoints_px: np.ndarray | None = None  # (33, 2) last frame's, before smoothing
     motion: float = math.inf  # how far the keypoints moved in the last frame, in ROI sizes (inf when new)
     smoother: VelocityFilter = field(default_factory=VelocityFilter)
@@ -145,6 +148,7 @@ class BlazePoseDetector:
         self._next_id = 1
         self._frames_to_detect = 0
         self._tiles_left = 0  # tiles of the current detector round not yet scanned, one per frame
+        self._scanner = ThreadPoolExecutor(1, thread_name_prefix="blazepose_scan")
         # Recent network timings (bounded), for benchmarks: detector calls; landmark calls with their people.
         self.detector_ms: deque[float] = deque(maxlen=_TIMINGS_KEPT)
         self.landmark_ms: deque[tuple[float, int]] = deque(maxlen=_TIMINGS_KEPT)
@@ -158,19 +162,33 @@ class BlazePoseDetector:
     def detect(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
         """People in (H, W, 3) uint8 RGB; keypoints in pixels of ``rgb`` (origin at the top-left pixel's centre)."""
         rgb = check_rgb(rgb)
-        if not self._people:  # nobody to follow, no landmark work: scan every tile at once
-            self._add_detected(rgb, _tiles(rgb))
+        scan = None
+        if not self._people:  # nobody to follow, no landmark work: scan every tile now
+            self._open(self._scan(rgb, _tiles(rgb)))
             self._frames_to_detect, self._tiles_left = self.config.detect_every, 0
         else:
             if self._frames_to_detect <= 0 and self._tiles_left == 0:
                 self._frames_to_detect, self._tiles_left = self.config.detect_every, len(_tiles(rgb))
-            if self._tiles_left:  # one tile per frame, so no frame pays for the whole scan
+            if self._tiles_left:  # one tile per frame, beside the landmark network: no frame pays for a scan
                 tiles = _tiles(rgb)
                 self._tiles_left = min(self._tiles_left, len(tiles)) - 1
-                self._add_detected(rgb, [tiles[-1 - self._tiles_left]])
+                scan = self._scanner.submit(self._scan, rgb, [tiles[-1 - self._tiles_left]])
         self._frames_to_detect -= 1
-        if not self._people:
-            return []
+        detections = self._follow(rgb, stamp_ns) if self._people else []
+        if scan is not None:  # people it finds that nobody follows are followed from the next frame on
+            self._open(scan.result())
+        return detections
+
+    def close(self) -> None:
+        self._scanner.shutdown(wait=True)
+        self._people = []
+        for network in (self.detector, self.landmarks):
+            close = getattr(network, "close", None)
+            if close is not None:
+                close()
+
+    def _follow(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
+        """Run the landmark network on everyone followed; drop the lost, move each ROI, merge duplicates."""
         outputs = self._run_landmarks(np.stack([cut_crop(rgb, p.roi) for p in self._people]))
         detections, kept = [], []
         for person, landmarks, presence, world in zip(self._people, *outputs):
@@ -182,15 +200,9 @@ class BlazePoseDetector:
         self._people, detections = self._merge_duplicates(kept, detections)
         return detections
 
-    def close(self) -> None:
-        self._people = []
-        for network in (self.detector, self.landmarks):
-            close = getattr(network, "close", None)
-            if close is not None:
-                close()
-
-    def _add_detected(self, rgb: np.ndarray, tiles: list[tuple[int, int, int]]) -> None:
-        """Run the detector on ``tiles`` (x, y, side); open a person for each detection nobody follows yet."""
+    def _scan(self, rgb: np.ndarray, tiles: list[tuple[int, int, int]]) -> Candidates:
+        """The detector on ``tiles`` (x, y, side): people found, in image pixels (continuous coordinates),
+        merged across tiles. Touches no state but the detector's timings, so it may run on another thread."""
         inputs, boxes = zip(*(letterbox_square(rgb[y:y + s, x:x + s]) for x, y, s in tiles))
         start = time.perf_counter()
         raw_boxes, raw_scores = self.detector.run({"image": np.stack(inputs)})[:2]
@@ -204,18 +216,18 @@ class BlazePoseDetector:
                 (box.to_image(candidates.boxes.reshape(-1, 2, 2) * DETECTOR_SIZE) + shift).reshape(-1, 4),
                 box.to_image(candidates.keypoints * DETECTOR_SIZE) + shift,
             ))
-        merged = weighted_nms(Candidates(*(np.concatenate(parts) for parts in zip(
+        return weighted_nms(Candidates(*(np.concatenate(parts) for parts in zip(
             *((c.scores, c.boxes, c.keypoints) for c in found)))))
-        followed = np.array([p.roi.box_px() for p in self._people]).reshape(-1, 4)
-        for i in range(len(merged)):
+
+    def _open(self, found: Candidates) -> None:
+        """Follow each person in ``found`` whom nobody follows yet, best first, up to max_people."""
+        for axis_px in found.keypoints[:, :2]:
             if len(self._people) >= self.config.max_people:
                 break
-            roi = roi_from_points(merged.keypoints[i, 0], merged.keypoints[i, 1])
-            if len(followed) and box_iou(roi.box_px()[None], followed).max() > self.config.new_person_iou:
+            if any(_distance(axis_px, p.axis_px) < self.config.same_person * p.roi.size_px for p in self._people):
                 continue
-            self._people.append(_Person(self._next_id, roi))
+            self._people.append(_Person(self._next_id, roi_from_points(*axis_px), axis_px))
             self._next_id += 1
-            followed = np.vstack([followed, roi.box_px()[None]])
 
     def _run_landmarks(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(landmarks (P, 195), presence (P,), world (P, 117)) for crops (P, 256, 256, 3)."""
@@ -236,7 +248,8 @@ class BlazePoseDetector:
             person.motion = float(np.linalg.norm(keypoints_px - person.keypoints_px, axis=-1).mean()
                                   / person.roi.size_px)
         person.keypoints_px = keypoints_px
-        person.roi = roi_from_points(points[_HIP_CENTRE], points[_ABOVE_HEAD])
+        person.axis_px = points[[_HIP_CENTRE, _ABOVE_HEAD]]
+        person.roi = roi_from_points(*person.axis_px)
         if self.config.smooth:
             keypoints_px = person.smoother.apply(stamp_ns * 1e-9, keypoints_px, person.roi.size_px / 1.25)
         height, width = shape[:2]
@@ -247,26 +260,38 @@ class BlazePoseDetector:
 
     def _merge_duplicates(self, people: list[_Person],
                           detections: list[Detection]) -> tuple[list[_Person], list[Detection]]:
-        """Keep one of any two people whose new ROIs overlap: the one whose keypoints moved least (the track that
+        """Keep one of any two people whose keypoints coincide: the one whose keypoints moved least (a track that
         drifted onto someone else moved most, and one opened this frame has not moved yet), so a crossing does
         not hand one person's id to the other."""
-        if len(people) < 2:
-            return people, detections
-        iou = box_iou(*(np.array([p.roi.box_px() for p in people]),) * 2)
         drop: set[int] = set()
-        for i, j in zip(*np.nonzero(np.triu(iou > self.config.duplicate_iou, k=1))):
-            if i not in drop and j not in drop:
-                drop.add(int(j) if people[i].motion <= people[j].motion else int(i))
+        for i in range(len(people)):
+            for j in range(i + 1, len(people)):
+                if i in drop or j in drop:
+                    continue
+                size = min(people[i].roi.size_px, people[j].roi.size_px)
+                if _distance(people[i].keypoints_px, people[j].keypoints_px) < self.config.same_person * size:
+                    drop.add(j if people[i].motion <= people[j].motion else i)
         keep = [k for k in range(len(people)) if k not in drop]
         return [people[k] for k in keep], [detections[k] for k in keep]
 
+
+def _distance(a_px: np.ndarray, b_px: np.ndarray) -> float:
+    """Mean distance between corresponding points (N, 2) of ``a_px`` and ``b_px``."""
+    return float(np.linalg.norm(a_px - b_px, axis=-1).mean())
 
 
 LANDMARK_MODELS = ("lite", "full", "heavy")
 TILES_MAX = 4  # tiles per detector call; a 16:9 image needs 2, only very wide ones more
 
 
-def open_blazepose(backend: str = "auto", landmark_model: str = "full", workers: int = 2, max_people: int = 8,
+def default_workers() -> int:
+    """Half the cores this process may use, at least one: the other half runs the rest of the graph (DDS, the
+    lifter, the camera driver). On 2 cores the composed graph ran at 29 FPS with one session per network
+    and at 26 with two, though the detector alone is faster with two."""
+    return max(1, len(os.sched_getaffinity(0)) // 2)
+
+
+def open_blazepose(backend: str = "auto", landmark_model: str = "full", workers: int = 0, max_people: int = 8,
                    detect_every: int = 10, min_detection_confidence: float = 0.5,
                    min_tracking_confidence: float = 0.5, static_image_mode: bool = False, smooth: bool = True,
                    precision: str = "fp16", engine_dir: str | None = None, cache_dir: str | None = None,
@@ -275,7 +300,7 @@ def open_blazepose(backend: str = "auto", landmark_model: str = "full", workers:
 
     The ONNX models are made from the installed mediapipe wheel on first use (detect/model_files.py); lite and
     heavy come from the npm registry when first asked for. On the CPU, ``workers`` single-threaded sessions
-    share each batch; a GPU takes the batch whole. min_detection_confidence opens a person, below
+    (0: default_workers()) share each batch; a GPU takes the batch whole. min_detection_confidence opens a person, below
     min_tracking_confidence a person is lost; static_image_mode runs the detector on every frame, unsmoothed
     (unrelated images). Raises DetectorError naming what is missing.
     """
@@ -286,8 +311,9 @@ def open_blazepose(backend: str = "auto", landmark_model: str = "full", workers:
     if landmark_model not in LANDMARK_MODELS:
         raise DetectorError(f"blazepose landmark_model '{landmark_model}' unknown; expected one of "
                             f"{', '.join(LANDMARK_MODELS)}")
-    if workers < 1:
-        raise DetectorError(f"blazepose workers {workers}; expected >= 1")
+    if workers < 0:
+        raise DetectorError(f"blazepose workers {workers}; expected >= 1, or 0 for half the cores")
+    workers = workers or default_workers()
     config = BlazePoseConfig(1 if static_image_mode else detect_every, max_people, min_detection_confidence,
                              min_tracking_confidence, smooth=smooth and not static_image_mode)
     paths = {"detector": blazepose_onnx("detector", cache_dir), "landmarks": blazepose_onnx(landmark_model, cache_dir)}

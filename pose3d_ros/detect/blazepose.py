@@ -285,10 +285,10 @@ TILES_MAX = 4  # tiles per detector call; a 16:9 image needs 2, only very wide o
 
 
 def default_workers() -> int:
-    """Half the cores this process may use, at least one: the other half runs the rest of the graph (DDS, the
-    lifter, the camera driver). On 2 cores the composed graph ran at 29 FPS with one session per network
-    and at 26 with two, though the detector alone is faster with two."""
-    return max(1, len(os.sched_getaffinity(0)) // 2)
+    """One single-threaded session per core this process may use, at most 4 (a frame rarely has more people, and
+    never more tiles). On 2 cores the composed graph on the demo video (two people) gave a 3D latency of
+    21-24 ms at the median with two sessions, 31-32 ms with one (the scan runs beside either)."""
+    return min(4, len(os.sched_getaffinity(0)))
 
 
 def open_blazepose(backend: str = "auto", landmark_model: str = "full", workers: int = 0, max_people: int = 8,

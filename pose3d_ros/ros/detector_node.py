@@ -34,8 +34,8 @@ PARAMETERS = {
                                "first use)"),
     "detect_every": (10, "blazepose: frames between person-detector runs while everyone is followed; it also "
                          "runs when someone is lost"),
-    "workers": (0, "blazepose on the CPU: single-threaded sessions sharing each frame's people and tiles; 0 = half "
-                   "the cores (the rest run the graph around the detector)"),
+    "workers": (0, "blazepose on the CPU: single-threaded sessions sharing each frame's people; 0 = one per core, "
+                   "at most 4"),
     "precision": ("fp16", "blazepose on TensorRT: fp16 or fp32"),
     "engine_dir": ("", "TensorRT engine cache folder; empty = ~/.cache/pose3d_ros/engines"),
     "min_detection_confidence": (0.5, "Person detection threshold in [0, 1]"),

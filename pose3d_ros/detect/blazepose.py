@@ -8,8 +8,8 @@ The detector scans the image every ``detect_every`` frames, and at once when a p
 followed; between scans each person is followed by the ROI their landmarks give (MediaPipe's own trick, which
 also finds people too small for the whole-frame detector). Tiles: the 224-pixel detector misses people shorter
 than about half the frame, so wide images are covered by overlapping squares of the short side, one tile per
-frame while people are followed, run beside the landmark network (no frame pays for a scan), all at once
-while nobody is followed.
+frame in the background while people are followed (its people are followed from the next frame on; no frame
+waits for a scan), all at once while nobody is followed.
 Two tracks on one person are merged. The networks come as sessions of the runtime layer (``Network``).
 """
 
@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +31,7 @@ from pose3d_ros.detect.base import Detection, DetectorError, check_rgb
 from pose3d_ros.detect.roi import (
     DETECTOR_SIZE,
     Candidates,
+    Letterbox,
     Roi,
     crop_to_image,
     cut_crop,
@@ -148,7 +150,8 @@ class BlazePoseDetector:
         self._next_id = 1
         self._frames_to_detect = 0
         self._tiles_left = 0  # tiles of the current detector round not yet scanned, one per frame
-        self._scanner = ThreadPoolExecutor(1, thread_name_prefix="blazepose_scan")
+        self._scanner = ThreadPoolExecutor(1, "blazepose_scan", initializer=_background_priority)
+        self._scan: Future[Candidates] | None = None  # started on the previous frame
         # Recent network timings (bounded), for benchmarks: detector calls; landmark calls with their people.
         self.detector_ms: deque[float] = deque(maxlen=_TIMINGS_KEPT)
         self.landmark_ms: deque[tuple[float, int]] = deque(maxlen=_TIMINGS_KEPT)
@@ -158,26 +161,27 @@ class BlazePoseDetector:
         self._people = []
         self._frames_to_detect = 0
         self._tiles_left = 0
+        self._scan = None  # whatever it finds is in the old time line
 
     def detect(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
         """People in (H, W, 3) uint8 RGB; keypoints in pixels of ``rgb`` (origin at the top-left pixel's centre)."""
         rgb = check_rgb(rgb)
-        scan = None
+        if self._scan is not None:  # started on the previous frame, finished since: follow whom it found
+            self._open(self._scan.result())
+            self._scan = None
         if not self._people:  # nobody to follow, no landmark work: scan every tile now
-            self._open(self._scan(rgb, _tiles(rgb)))
+            self._open(self._run_detector(*self._detector_inputs(rgb, _tiles(rgb))))
             self._frames_to_detect, self._tiles_left = self.config.detect_every, 0
         else:
             if self._frames_to_detect <= 0 and self._tiles_left == 0:
                 self._frames_to_detect, self._tiles_left = self.config.detect_every, len(_tiles(rgb))
-            if self._tiles_left:  # one tile per frame, beside the landmark network: no frame pays for a scan
+            if self._tiles_left:  # one tile per frame, in the background: no frame waits for a scan
                 tiles = _tiles(rgb)
                 self._tiles_left = min(self._tiles_left, len(tiles)) - 1
-                scan = self._scanner.submit(self._scan, rgb, [tiles[-1 - self._tiles_left]])
+                inputs = self._detector_inputs(rgb, [tiles[-1 - self._tiles_left]])
+                self._scan = self._scanner.submit(self._run_detector, *inputs)
         self._frames_to_detect -= 1
-        detections = self._follow(rgb, stamp_ns) if self._people else []
-        if scan is not None:  # people it finds that nobody follows are followed from the next frame on
-            self._open(scan.result())
-        return detections
+        return self._follow(rgb, stamp_ns) if self._people else []
 
     def close(self) -> None:
         self._scanner.shutdown(wait=True)
@@ -200,12 +204,19 @@ class BlazePoseDetector:
         self._people, detections = self._merge_duplicates(kept, detections)
         return detections
 
-    def _scan(self, rgb: np.ndarray, tiles: list[tuple[int, int, int]]) -> Candidates:
-        """The detector on ``tiles`` (x, y, side): people found, in image pixels (continuous coordinates),
-        merged across tiles. Touches no state but the detector's timings, so it may run on another thread."""
+    @staticmethod
+    def _detector_inputs(rgb: np.ndarray, tiles: list[tuple[int, int, int]]) -> tuple:
+        """The detector's input (N, 224, 224, 3) for ``tiles`` (x, y, side) of ``rgb``, with each tile's letterbox
+        and position: a copy, so a scan in the background never reads the caller's image."""
         inputs, boxes = zip(*(letterbox_square(rgb[y:y + s, x:x + s]) for x, y, s in tiles))
+        return np.stack(inputs), boxes, tiles
+
+    def _run_detector(self, inputs: np.ndarray, boxes: tuple[Letterbox, ...],
+                      tiles: list[tuple[int, int, int]]) -> Candidates:
+        """People the detector finds in its ``inputs``, in image pixels (continuous coordinates), merged across
+        tiles. Touches no state but the detector's timings, so it may run on another thread."""
         start = time.perf_counter()
-        raw_boxes, raw_scores = self.detector.run({"image": np.stack(inputs)})[:2]
+        raw_boxes, raw_scores = self.detector.run({"image": inputs})[:2]
         self.detector_ms.append((time.perf_counter() - start) * 1e3)
         found = []
         for (x, y, _), box, tile_boxes, tile_scores in zip(tiles, boxes, raw_boxes, raw_scores):
@@ -273,6 +284,15 @@ class BlazePoseDetector:
                     drop.add(j if people[i].motion <= people[j].motion else i)
         keep = [k for k in range(len(people)) if k not in drop]
         return [people[k] for k in keep], [detections[k] for k in keep]
+
+
+def _background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: per thread), so the landmark network and the rest of the
+    graph go first and a scan takes the time they leave between frames."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # other systems, or a sandbox that forbids it: an ordinary thread then
+        pass
 
 
 def _distance(a_px: np.ndarray, b_px: np.ndarray) -> float:

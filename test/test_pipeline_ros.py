@@ -68,9 +68,10 @@ def _check_outputs(got: dict[str, list], frame_id: str = "camera_optical_frame")
     assert {mk.header.frame_id for mk in markers} == {frame_id}
 
 
-def test_video_becomes_3d_skeletons_in_one_process(ros_graph):
+def _play(ros_graph, *overrides: Parameter) -> tuple[dict[str, list], Lifter]:
+    """The graph in one process on FRAMES frames of the demo video: what the probe got (checked), and the lifter."""
     source = ros_graph.add(VideoSource, parameter_overrides=[Parameter("max_frames", value=FRAMES),
-                                                              Parameter("horizontal_fov_deg", value=60.0)])
+                                                              Parameter("horizontal_fov_deg", value=60.0), *overrides])
     detector = ros_graph.add(KeypointDetector)
     lifter = ros_graph.add(Lifter)
     probe = ros_graph.add(make_probe(OUTPUTS))
@@ -81,24 +82,18 @@ def test_video_becomes_3d_skeletons_in_one_process(ros_graph):
     wait_for(source.finished.is_set, 60, "the video to finish")
     wait_quiet(lambda: len(probe.got["skeletons_3d"]), what="the last frames to be lifted")
     _check_outputs(probe.got)
+    return probe.got, lifter
+
+
+def test_video_becomes_3d_skeletons_in_one_process(ros_graph):
+    _, lifter = _play(ros_graph)
     assert lifter.health.counts == {}, f"clean input yet problems counted: {dict(lifter.health.counts)}"
 
 
 def test_two_people_come_out_as_two_stable_tracks_with_tf_frames(ros_graph):
     """Frames 80-139 of the demo video show the man on the box and the walker below him, both all along."""
-    source = ros_graph.add(VideoSource, parameter_overrides=[Parameter("start_frame", value=80),
-                                                              Parameter("max_frames", value=FRAMES),
-                                                              Parameter("horizontal_fov_deg", value=60.0)])
-    detector = ros_graph.add(KeypointDetector)
-    lifter = ros_graph.add(Lifter)
-    probe = ros_graph.add(make_probe(OUTPUTS))
-    wait_for(lambda: source.image_pub.get_subscription_count() >= 1 and lifter.skeletons_pub.get_subscription_count()
-             >= 1 and detector.skeletons_pub.get_subscription_count() >= 2, what="discovery")
-    source.start()
-    wait_for(source.finished.is_set, 60, "the video to finish")
-    wait_quiet(lambda: len(probe.got["skeletons_3d"]), what="the last frames to be lifted")
-    _check_outputs(probe.got)
-    arrays = probe.got["skeletons_3d"]
+    got, _ = _play(ros_graph, Parameter("start_frame", value=80))
+    arrays = got["skeletons_3d"]
     per_frame = [sorted(s.track_id for s in m.skeletons) for m in arrays]
     assert sum(len(ids) == 2 for ids in per_frame) >= 0.9 * len(arrays), f"people per frame: {per_frame}"
     ids = {i for frame in per_frame for i in frame}
@@ -106,7 +101,7 @@ def test_two_people_come_out_as_two_stable_tracks_with_tf_frames(ros_graph):
     for m in arrays:
         pelvis = [np.array([s.body.position.x, s.body.position.y, s.body.position.z]) for s in m.skeletons]
         assert len(pelvis) < 2 or np.linalg.norm(pelvis[0] - pelvis[1]) > 0.5, "two skeletons on one person"
-    bodies = {t.child_frame_id for m in probe.got["/tf"] for t in m.transforms if t.child_frame_id.startswith("body_")}
+    bodies = {t.child_frame_id for m in got["/tf"] for t in m.transforms if t.child_frame_id.startswith("body_")}
     assert bodies == {f"body_{i}" for i in ids}
 
 

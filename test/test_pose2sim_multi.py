@@ -9,14 +9,12 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
+from pose3d_ros.eval.association import associate, frame_offsets, link_identities
 from pose3d_ros.eval.pose2sim_multi import (
     Detections,
     MultiPersonReference,
-    associate,
     build_multiperson_reference,
     evaluate_multiperson,
-    frame_offsets,
-    link_identities,
     score_views,
 )
 from pose3d_ros.eval.triangulate import project

@@ -75,6 +75,8 @@ def _published_problem(probe, node_name: str, kind: str) -> str | None:
     ({"step": 100}, "bad_image", "step 100"),
     ({"data": bytes(1000)}, "bad_image", "1000"),
     ({"height": 0, "width": 0, "step": 0, "data": b""}, "bad_image", "empty"),
+    ({"encoding": "mono8", "height": 1, "width": 32767, "step": 32767, "data": bytes(32767)}, "detector_error",
+     "image 32767x1"),
 ])
 def test_detector_rejects_malformed_images_and_keeps_running(detector, fields, kind, text):
     node, sender = detector

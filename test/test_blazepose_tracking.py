@@ -147,3 +147,6 @@ def test_bad_settings_and_images_are_rejected_with_the_value():
     blaze, _ = _detector()
     with pytest.raises(DetectorError, match=r"\(480, 640\)"):
         blaze.detect(np.zeros((480, 640), np.uint8), 0)
+    for height, width in ((1, 32767), (32767, 1), (20, 640), (480, 2000)):  # no tile per few pixels
+        with pytest.raises(DetectorError, match=f"image {width}x{height}: expected a camera picture"):
+            blaze.detect(np.zeros((height, width, 3), np.uint8), 0)

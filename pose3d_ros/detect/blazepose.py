@@ -50,6 +50,9 @@ from pose3d_ros.layouts import BLAZEPOSE33
 _HIP_CENTRE, _ABOVE_HEAD = 33, 34
 _NUM_LANDMARKS = 39
 _TIMINGS_KEPT = 10_000
+# Images the tiles can cover: a thinner or narrower one would need a tile per few pixels (32767x1: 32768 tiles).
+MIN_SIDE_PX = 32
+MAX_ASPECT = 4
 
 
 class Network(Protocol):
@@ -166,6 +169,10 @@ class BlazePoseDetector:
     def detect(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
         """People in (H, W, 3) uint8 RGB; keypoints in pixels of ``rgb`` (origin at the top-left pixel's centre)."""
         rgb = check_rgb(rgb)
+        height, width = rgb.shape[:2]
+        if min(height, width) < MIN_SIDE_PX or max(height, width) > MAX_ASPECT * min(height, width):
+            raise DetectorError(f"image {width}x{height}: expected a camera picture, each side >= {MIN_SIDE_PX} px "
+                                f"and at most {MAX_ASPECT}:1 (the detector covers it with square tiles)")
         if self._scan is not None:  # started on the previous frame, finished since: follow whom it found
             self._open(self._scan.result())
             self._scan = None

@@ -44,6 +44,10 @@ class CausalBuffer:
     def __contains__(self, track_id: int) -> bool:
         return track_id in self._rings
 
+    def reset(self) -> None:
+        """Forget every window (time jumped back)."""
+        self._rings.clear()
+
     def push(self, track_id: int, stamp_ns: int, keypoints_px: np.ndarray, confidence: np.ndarray) -> None:
         """Append one frame, (J, 2) pixels and (J,) confidences, to a track's window.
 

@@ -19,6 +19,7 @@ ROOT_ASSUMED_DEPTH = 2
 
 # Field of view assumed when CameraInfo carries no calibration (all-zero K): typical of webcams and phones.
 NOMINAL_HORIZONTAL_FOV_DEG = 60.0
+MAX_IMAGE_SIDE_PX = 32768
 
 
 class CameraInfoError(ValueError):
@@ -65,11 +66,14 @@ class CameraModel:
         """Build from CameraInfo's row-major ``k`` (9 values) and image size.
 
         An all-zero K (an uncalibrated camera, as many drivers publish) gives ``nominal(width, height)``;
-        any other K that is not a pinhole matrix with positive focal lengths raises CameraInfoError.
+        any other K that is not a pinhole matrix of a real camera of that size raises CameraInfoError: focal
+        lengths between 0.05 and 100 image widths (fields of view of about 170 down to 0.6 degrees) and within
+        5x of each other, the principal point within one image size of the image.
         """
         k = np.asarray(k, dtype=np.float64)
-        if width <= 0 or height <= 0:
-            raise CameraInfoError(f"CameraInfo size {width}x{height}; expected width and height > 0")
+        if not (0 < width <= MAX_IMAGE_SIDE_PX and 0 < height <= MAX_IMAGE_SIDE_PX):
+            raise CameraInfoError(f"CameraInfo size {width}x{height}; expected width and height in "
+                                  f"1..{MAX_IMAGE_SIDE_PX}")
         if k.size != 9:
             raise CameraInfoError(f"CameraInfo k has {k.size} values; expected 9 (row-major 3x3)")
         if not np.isfinite(k).all():
@@ -82,7 +86,32 @@ class CameraModel:
                 f"CameraInfo k {k.tolist()} is not a pinhole matrix; "
                 "expected [fx, s, cx, 0, fy, cy, 0, 0, 1] with fx, fy > 0"
             )
+        (fx, skew, cx), (fy, cy) = K[0], K[1, 1:]
+        if not (0.05 * width <= fx <= 100 * width and 0.2 <= fy / fx <= 5 and abs(skew) <= fx
+                and -width <= cx <= 2 * width and -height <= cy <= 2 * height):
+            raise CameraInfoError(
+                f"CameraInfo k {k.tolist()} for a {width}x{height} image is no real camera's; expected fx in "
+                f"{0.05 * width:g}..{100 * width:g} px, fy within 5x of fx, |skew| <= fx, cx in {-width}..{2 * width}"
+                f" and cy in {-height}..{2 * height} px"
+            )
         return cls(K, width, height)
+
+    def for_image(self, width: int, height: int) -> tuple[CameraModel, str | None]:
+        """This camera for images of ``width`` x ``height``, and why it is not simply this camera (None if it is).
+
+        The same aspect ratio (within 1%): K scaled, as for a driver that publishes a smaller image than it was
+        calibrated at. Another aspect: these intrinsics cannot describe that image; a nominal uncalibrated camera
+        of that size instead, so people are still placed (approximately) rather than dropped as out of view.
+        """
+        if (width, height) == (self.width, self.height):
+            return self, None
+        if width > 0 and height > 0 and abs(width / height * self.height / self.width - 1) <= 0.01:
+            K = np.diag([width / self.width, height / self.height, 1.0]) @ self.K
+            return (CameraModel(K, width, height, self.calibrated),
+                    f"camera_info is {self.width}x{self.height} and the image {width}x{height}: intrinsics scaled")
+        return (CameraModel.nominal(max(width, 1), max(height, 1)),
+                f"camera_info is {self.width}x{self.height} but the image {width}x{height}, another shape: its "
+                "intrinsics cannot describe it; assuming a nominal camera (root_source ROOT_ASSUMED_DEPTH)")
 
     def normalise(self, keypoints_px: np.ndarray) -> np.ndarray:
         """Pixels (..., 2) -> normalised image coordinates (x/z, y/z) on the z = 1 plane, same shape."""

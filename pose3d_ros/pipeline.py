@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pose3d_ros.body import body_rotation
-from pose3d_ros.buffer import CausalBuffer, StampError
+from pose3d_ros.buffer import CausalBuffer
 from pose3d_ros.camera import (
     ROOT_ASSUMED_DEPTH,
     ROOT_FROM_DEPTH,
@@ -27,6 +27,7 @@ from pose3d_ros.lift import LifterRuntime
 from pose3d_ros.lift.crops import crop_people
 from pose3d_ros.people import Person2D, Person3D
 from pose3d_ros.sides import SideSwapGuard
+from pose3d_ros.timeline import JUMP_BACK_S, Stamp, Timeline
 from pose3d_ros.track import Tracker
 
 
@@ -44,37 +45,61 @@ IMAGE_ISSUES = ("image_missing", "image_format", "image_size")
 
 class KeypointStage:
     """Detect people in an image and track them; keypoints come out in the Human3.6M-17 layout, each track's
-    left and right kept consistent from frame to frame (sides.py)."""
+    left and right kept consistent from frame to frame (sides.py). Time that jumps back starts over
+    (timeline.py); a frame slightly out of order is skipped."""
 
-    def __init__(self, detector: Detector, tracker: Tracker | None = None):
+    def __init__(self, detector: Detector, tracker: Tracker | None = None, jump_back_s: float = JUMP_BACK_S):
         self.detector = detector
         self.tracker = tracker or Tracker()
         self.sides = SideSwapGuard(H36M17, max_tracks=self.tracker.max_tracks)
+        self.timeline = Timeline(jump_back_s)
 
-    def process(self, rgb: np.ndarray, stamp_ns: int) -> list[Person2D]:
-        """rgb: (H, W, 3) uint8. Returns one Person2D per detected person."""
+    def reset(self) -> None:
+        """Forget everyone: the detector's followed people, the tracks (ids are not reused), the side guard."""
+        self.detector.reset()
+        self.tracker.reset()
+        self.sides.reset()
+
+    def process(self, rgb: np.ndarray, stamp_ns: int) -> tuple[list[Person2D], list[Issue]]:
+        """rgb: (H, W, 3) uint8. Returns one Person2D per detected person, and what was wrong with the time:
+        Issue "time_jump_back" (the state was reset first) or "stamp_out_of_order" (frame skipped, nobody)."""
+        placed, message = self.timeline.place(stamp_ns)
+        if placed is Stamp.OUT_OF_ORDER:
+            return [], [Issue("stamp_out_of_order", message)]
+        issues = []
+        if placed is Stamp.JUMPED_BACK:
+            self.reset()
+            issues.append(Issue("time_jump_back", message))
         detections = [to_layout(d, H36M17) for d in self.detector.detect(rgb, stamp_ns)]
         people = []
         for track_id, d in zip(self.tracker.update(detections, stamp_ns), detections):
             keypoints_px, confidence = self.sides.apply(track_id, d.keypoints_px, d.confidence)
             people.append(Person2D(track_id, keypoints_px, confidence, d.score, d.bbox_px))
-        return people
+        return people, issues
 
 
 class LiftStage:
     """Lift tracked 2D skeletons to 3D in the camera frame, one causal window per track.
 
     outside_margin: keypoints farther outside the image than this fraction of its size are treated as missing.
+    max_people: most people lifted from one message (the most confident); a track id given twice counts once.
     A lifter whose ``crop_size`` is > 0 also reads each person's image crop (lift/crops.py), cut here from the
-    image given to ``process``.
+    image given to ``process``. Time that jumps back starts over (timeline.py); a frame slightly out of order
+    is skipped.
     """
 
     def __init__(self, lifter: LifterRuntime, max_people: int = 16, max_gap_s: float = 0.5,
-                 outside_margin: float = 0.5):
+                 outside_margin: float = 0.5, jump_back_s: float = JUMP_BACK_S):
         self.lifter = lifter
         self.crop_size = lifter.crop_size
+        self.max_people = max_people
         self.buffer = CausalBuffer(lifter.receptive_field, H36M17.num_joints, max_people, max_gap_s)
         self.outside_margin = outside_margin
+        self.timeline = Timeline(jump_back_s)
+
+    def reset(self) -> None:
+        """Forget every causal window."""
+        self.buffer.reset()
 
     def process(self, stamp_ns: int, people: list[Person2D], camera: CameraModel,
                 depth_m: np.ndarray | None = None,
@@ -87,18 +112,20 @@ class LiftStage:
         the lifter takes image crops (crop_size > 0). Without a usable one such a lifter lifts nobody (Issue
         "image_missing", "image_size" or "image_format"), while the keypoints still enter the windows.
         """
+        placed, message = self.timeline.place(stamp_ns)
+        if placed is Stamp.OUT_OF_ORDER:
+            return [], [Issue("stamp_out_of_order", message)]
         issues: list[Issue] = []
+        if placed is Stamp.JUMPED_BACK:
+            self.reset()
+            issues.append(Issue("time_jump_back", message))
         self.buffer.drop_stale(stamp_ns)
         lifted: list[Person2D] = []
-        for person in people:
+        for person in self._bounded(people, issues):
             keypoints_px, confidence = self._sanitise(person, camera, issues)
             if keypoints_px is None:
                 continue
-            try:
-                self.buffer.push(person.track_id, stamp_ns, keypoints_px, confidence)
-            except StampError as err:
-                issues.append(Issue("stamp_backwards", str(err)))
-                continue
+            self.buffer.push(person.track_id, stamp_ns, keypoints_px, confidence)  # in order: the timeline said so
             lifted.append(Person2D(person.track_id, keypoints_px, confidence, person.score, person.bbox_px))
         if not lifted:
             return [], issues
@@ -126,11 +153,30 @@ class LiftStage:
                     if refined is not None:
                         root_m[i], sources[i] = refined, ROOT_FROM_DEPTH
         joints_cam_m = joints_rel_m + root_m[:, None]
-        rotations = body_rotation(joints_cam_m)
+        finite = np.isfinite(joints_cam_m).all(axis=(1, 2))
+        if not finite.all():
+            ids = [p.track_id for p, ok in zip(lifted, finite) if not ok]
+            issues.append(Issue("nonfinite_3d", f"tracks {ids}: the 3D joints came out NaN or infinite (extreme "
+                                                "keypoints or intrinsics); not published"))
+        rotations = body_rotation(np.where(finite[:, None, None], joints_cam_m, 0.0))
         return [
             Person3D(p.track_id, joints_cam_m[i].astype(np.float32), p.confidence, rotations[i], int(sources[i]))
-            for i, p in enumerate(lifted)
+            for i, p in enumerate(lifted) if finite[i]
         ], issues
+
+    def _bounded(self, people: list[Person2D], issues: list[Issue]) -> list[Person2D]:
+        """``people`` with each track id once (the first) and at most max_people of them (the highest scores),
+        so one message can neither evict a window it is about to read nor make the lifter's work unbounded."""
+        seen: set[int] = set()
+        unique = [p for p in people if not (p.track_id in seen or seen.add(p.track_id))]
+        if len(unique) < len(people):
+            issues.append(Issue("duplicate_track_id", f"{len(people) - len(unique)} of {len(people)} skeletons "
+                                                      "repeat a track id of the same message; kept the first of each"))
+        if len(unique) > self.max_people:
+            issues.append(Issue("too_many_people", f"{len(unique)} people in one message; lifted the "
+                                                   f"{self.max_people} with the highest scores (max_people)"))
+            unique = sorted(unique, key=lambda p: -float(np.nan_to_num(p.score, nan=-1.0)))[:self.max_people]
+        return unique
 
     def _sanitise(self, person: Person2D, camera: CameraModel,
                   issues: list[Issue]) -> tuple[np.ndarray | None, np.ndarray]:

@@ -24,6 +24,10 @@ class MotionExtrapolator:
         self.max_gap_ns = int(max_gap_s * 1e9)
         self._tracks: dict[int, tuple[list[int], list[np.ndarray]]] = {}
 
+    def reset(self) -> None:
+        """Forget every track's motion (time jumped back)."""
+        self._tracks.clear()
+
     def update(self, track_id: int, stamp_ns: int, joints_m: np.ndarray) -> None:
         """Add a track's (J, 3) joints at ``stamp_ns`` (stamps of one track must increase)."""
         stamps, joints = self._tracks.get(track_id, ([], []))

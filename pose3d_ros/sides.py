@@ -45,6 +45,10 @@ class SideSwapGuard:
     def __len__(self) -> int:
         return len(self._previous)
 
+    def reset(self) -> None:
+        """Forget every track's previous frame (time jumped back)."""
+        self._previous.clear()
+
     def apply(self, track_id: int, keypoints_px: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the frame's (J, 2) keypoints and (J,) confidences, relabelled if they were swapped."""
         previous = self._previous.pop(track_id, None)

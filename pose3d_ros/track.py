@@ -60,6 +60,10 @@ class Tracker:
     def num_tracks(self) -> int:
         return len(self._tracks)
 
+    def reset(self) -> None:
+        """Close every track (time jumped back); ids already given are still never reused."""
+        self._tracks = []
+
     def update(self, detections: list[Detection], stamp_ns: int) -> list[int]:
         """Return one track id per detection, in order."""
         self._tracks = [t for t in self._tracks if stamp_ns - t.last_seen_ns <= self.max_age_ns]

@@ -12,7 +12,7 @@ from sensor_msgs.msg import Image
 from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg, wait_for
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.image import rgb_to_image_fields
-from pose3d_ros.msg import Skeleton3DArray
+from pose3d_ros.msg import Keypoint2D, Skeleton2D, Skeleton2DArray, Skeleton3DArray
 from pose3d_ros.ros import qos
 from pose3d_ros.ros.conversions import camera_info_msg
 from pose3d_ros.ros.detector_node import KeypointDetector
@@ -87,15 +87,22 @@ def test_detector_rejects_malformed_images_and_keeps_running(detector, fields, k
     wait_for(lambda: node.frames_processed == 1, what="a good frame processed after the bad one")
 
 
-def test_detector_skips_frames_whose_stamp_goes_backwards(detector):
+def test_detector_skips_a_late_frame_and_starts_over_in_every_loop_of_a_bag(detector):
     node, sender = detector
     frame = _demo_frame()
     sender.images.publish(_image(10, frame))
     wait_for(lambda: node.frames_processed == 1, what="the first frame")
-    sender.images.publish(_image(5, frame))
-    wait_for(lambda: node.health.counts["stamp_backwards"] == 1, what="a 'stamp_backwards' count")
-    sender.images.publish(_image(11, frame))
-    wait_for(lambda: node.frames_processed == 2, what="the next good frame")
+    late = _image(9, frame)
+    late.header.stamp.nanosec = 995_000_000  # 5 ms before the newest
+    sender.images.publish(late)
+    wait_for(lambda: node.health.counts["stamp_out_of_order"] == 1, what="a 'stamp_out_of_order' count")
+    for loop in range(3):  # a bag of stamps 11..13 s played three times
+        for stamp_s in (11, 12, 13):
+            sender.images.publish(_image(stamp_s, frame))
+            wait_for(lambda n=2 + 3 * loop + stamp_s - 11: node.frames_processed == n, what=f"loop {loop} output")
+    assert node.health.counts["time_jump_back"] == 2
+    assert "time jumped back 2.000 s" in node.health.last_message["time_jump_back"]
+    assert node.frames_processed == 10
 
 
 def test_lifter_problems_are_counted_logged_and_published(lifter):
@@ -120,9 +127,9 @@ def test_lifter_problems_are_counted_logged_and_published(lifter):
     confidence = np.array(probe.got["skeletons_3d"][-1].skeletons[0].confidence)
     assert confidence[13] == 0 and confidence[16] == 0 and confidence[0] == 1
     assert node.health.counts["nonfinite_keypoints"] == 1 and node.health.counts["keypoints_outside_image"] == 1
-    # Stamps going backwards: skipped and counted.
-    sender.skeletons.publish(skeletons_msg(1, person))
-    wait_for(lambda: node.health.counts["stamp_backwards"] == 1, what="a 'stamp_backwards' count")
+    # A message slightly out of order: skipped and counted.
+    sender.skeletons.publish(skeletons_msg(2, person, nanosec=999_000_000))
+    wait_for(lambda: node.health.counts["stamp_out_of_order"] == 1, what="a 'stamp_out_of_order' count")
     # Another layout: skipped, with the layout named.
     sender.skeletons.publish(skeletons_msg(4, person[:13], layout="coco17"))
     wait_for(lambda: node.health.counts["bad_layout"] == 1, what="a 'bad_layout' count")
@@ -136,10 +143,61 @@ def test_lifter_problems_are_counted_logged_and_published(lifter):
     sender.skeletons.publish(skeletons_msg(6, person))
     wait_for(lambda: len(probe.got["skeletons_3d"]) == 5, what="3D output after all the bad input")
     for kind, text in (("nonfinite_keypoints", "NaN"), ("keypoints_outside_image", "outside"),
-                       ("stamp_backwards", "older"), ("bad_layout", "coco17"), ("no_camera_info", "camera_info"),
-                       ("uncalibrated_camera", "all-zero K"), ("bad_camera_info", "-1.0")):
+                       ("stamp_out_of_order", "before the newest"), ("bad_layout", "coco17"),
+                       ("no_camera_info", "camera_info"), ("uncalibrated_camera", "all-zero K"),
+                       ("bad_camera_info", "-1.0")):
         wait_for(lambda k=kind: _published_problem(probe, "lifter", k) is not None, 5, f"'{kind}' on /diagnostics")
         assert text in _published_problem(probe, "lifter", kind)
+
+
+def _crowd(stamp_s: int, keypoints_px: np.ndarray, track_ids: list[int]) -> Skeleton2DArray:
+    """skeletons_msg's person once per track id, shifted 2 px per copy."""
+    msg = skeletons_msg(stamp_s, keypoints_px)
+    one = msg.skeletons[0]
+    msg.skeletons = [Skeleton2D(track_id=i, layout=one.layout, score=1.0, keypoints=[
+        Keypoint2D(x_px=k.x_px + 2 * n, y_px=k.y_px, confidence=1.0) for k in one.keypoints])
+        for n, i in enumerate(track_ids)]
+    return msg
+
+
+def test_lifter_survives_crowds_absurd_intrinsics_and_a_frame_from_the_future(lifter):
+    node, sender, probe = lifter
+    person = person_px()
+
+    def outputs() -> int:
+        return len(probe.got["skeletons_3d"])
+
+    sender.infos.publish(camera_info_msg(_image(1).header, CameraModel.nominal(WIDTH, HEIGHT, 60.0)))
+    # More people than max_people (16) in one message; then one skeleton 5000 times under one track id.
+    sender.skeletons.publish(_crowd(1, person, list(range(17))))
+    wait_for(lambda: outputs() == 1, what="3D output for a crowd of 17")
+    assert len(probe.got["skeletons_3d"][-1].skeletons) == 16 and node.health.counts["too_many_people"] == 1
+    sender.skeletons.publish(_crowd(2, person, [7] * 5000))
+    wait_for(lambda: outputs() == 2, 30, what="3D output for 5000 copies of one track")
+    assert [s.track_id for s in probe.got["skeletons_3d"][-1].skeletons] == [7]
+    assert "4999 of 5000" in node.health.last_message["duplicate_track_id"]
+    # Intrinsics no camera has: refused and counted; the previous ones stay.
+    for n, k in enumerate(([1e-30, 0, 320, 0, 1e-30, 240, 0, 0, 1], [500.0, 0, 1e300, 0, 500, 240, 0, 0, 1])):
+        broken = camera_info_msg(_image(3).header, CameraModel.nominal(WIDTH, HEIGHT))
+        broken.k = k
+        sender.infos.publish(broken)
+        wait_for(lambda n=n: node.health.counts["bad_camera_info"] == n + 1, what="a 'bad_camera_info' count")
+    sender.skeletons.publish(skeletons_msg(3, person))
+    wait_for(lambda: outputs() == 3, what="3D output after absurd intrinsics")
+    assert np.isfinite([[p.x, p.y, p.z] for p in probe.got["skeletons_3d"][-1].skeletons[0].joints]).all()
+    # A CameraInfo of another shape than the images: a nominal camera, counted, people still placed.
+    other = camera_info_msg(_image(4).header, CameraModel.nominal(WIDTH, 1))
+    other.k = [500.0, 0, 320, 0, 500, 0.5, 0, 0, 1]
+    sender.infos.publish(other)
+    wait_for(lambda: node._camera is not None and node._camera.height == 1, what="the 640x1 CameraInfo")
+    sender.skeletons.publish(skeletons_msg(4, person))
+    wait_for(lambda: outputs() == 4 and node.health.counts["camera_info_size"] >= 1, what="3D output, counted")
+    assert len(probe.got["skeletons_3d"][-1].skeletons) == 1
+    # One message stamped an hour ahead: the next correctly stamped one is a jump back, lifted.
+    sender.skeletons.publish(skeletons_msg(3600 + 5, person))
+    wait_for(lambda: outputs() == 5, what="3D output of the future message")
+    sender.skeletons.publish(skeletons_msg(6, person))
+    wait_for(lambda: outputs() == 6 and node.health.counts["time_jump_back"] == 1, what="the next good frame")
 
 
 def test_lifter_without_its_model_reports_an_error_and_stays_up(ros_graph, tmp_path):

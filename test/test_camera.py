@@ -77,8 +77,23 @@ def test_calibrated_k_is_kept():
     ([500.0, 0, 320, 0, float("nan"), 240, 0, 0, 1], 640, 480, "nan"),
     ([500.0, 0, 320, 0, 500, 240, 0, 0, 2], 640, 480, "2.0"),
     ([500.0, 0, 320, 0, 500, 240, 0, 0, 1], 0, 480, "0x480"),
+    ([500.0, 0, 320, 0, 500, 240, 0, 0, 1], 40000, 480, "40000x480"),
+    ([1e-30, 0, 320, 0, 1e-30, 240, 0, 0, 1], 640, 480, "1e-30"),
+    ([500.0, 0, 1e300, 0, 500, 240, 0, 0, 1], 640, 480, "1e+300"),
+    ([500.0, 0, 1e10, 0, 500, 240, 0, 0, 1], 640, 480, "cx in -640..1280"),
+    ([500.0, 0, 320, 0, 50000, 240, 0, 0, 1], 640, 480, "fy within 5x of fx"),
 ])
 def test_bad_camera_info_is_rejected_naming_the_value(k, width, height, named):
     with pytest.raises(CameraInfoError) as err:
         CameraModel.from_camera_info(k, width, height)
     assert named in str(err.value)
+
+
+def test_camera_info_of_another_image_size_is_scaled_or_replaced_never_used_as_is():
+    camera = CameraModel.from_camera_info([1000.0, 0, 640, 0, 1000, 360, 0, 0, 1], 1280, 720)
+    assert camera.for_image(1280, 720) == (camera, None)
+    half, why = camera.for_image(640, 360)
+    np.testing.assert_allclose(half.K, [[500, 0, 320], [0, 500, 180], [0, 0, 1]])
+    assert half.calibrated and "scaled" in why
+    other, why = camera.for_image(640, 1)
+    assert not other.calibrated and (other.width, other.height) == (640, 1) and "another shape" in why

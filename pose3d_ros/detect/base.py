@@ -46,6 +46,10 @@ class Detector(Protocol):
         """Detect people in (H, W, 3) uint8 RGB taken at ``stamp_ns``; stamps must increase."""
         ...
 
+    def reset(self) -> None:
+        """Forget whom it follows from earlier frames (time jumped back: the next stamp may be earlier)."""
+        ...
+
     def close(self) -> None:
         """Release the backend's resources; ``detect`` may not be called afterwards."""
         ...

@@ -36,14 +36,18 @@ class MediaPipePoseDetector:
                             ("min_tracking_confidence", min_tracking_confidence)):
             if not 0.0 <= value <= 1.0:
                 raise DetectorError(f"mediapipe {name} {value} out of range; expected 0 to 1")
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=static_image_mode,
-            model_complexity=1,
-            smooth_landmarks=smooth_landmarks,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-        )
+        self._options = {"static_image_mode": static_image_mode, "model_complexity": 1,
+                         "smooth_landmarks": smooth_landmarks, "min_detection_confidence": min_detection_confidence,
+                         "min_tracking_confidence": min_tracking_confidence}
+        self._pose = mp.solutions.pose.Pose(**self._options)
         self._last_stamp_us: int | None = None
+
+    def reset(self) -> None:
+        """Start over with a new graph: MediaPipe's own clock only goes forward."""
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = mp.solutions.pose.Pose(**self._options)
+        self._last_stamp_us = None
 
     def detect(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
         """Find at most one person in (H, W, 3) uint8 RGB; ``stamp_ns`` must increase by >= 1 us per call."""
@@ -53,8 +57,8 @@ class MediaPipePoseDetector:
         stamp_us = stamp_ns // 1000
         if self._last_stamp_us is not None and stamp_us <= self._last_stamp_us:
             raise DetectorError(
-                f"image stamp {stamp_ns} ns is not after the previous {self._last_stamp_us * 1000} ns; "
-                "stamps must increase (make a new detector to restart, e.g. when a bag loops)"
+                f"image stamp {stamp_ns} ns is not at least 1 us after the previous {self._last_stamp_us * 1000} ns; "
+                "MediaPipe's clock counts microseconds and only goes forward (reset() starts over)"
             )
         self._last_stamp_us = stamp_us
         # The legacy API stamps frames as if at 30 fps; set its clock so landmark smoothing sees real time.

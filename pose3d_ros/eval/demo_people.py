@@ -41,7 +41,7 @@ def track_video(video: Path, detector: str = "blazepose", **options) -> tuple[li
                 break
             boxed = letterbox(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), WIDTH, HEIGHT)
             scale, offset = boxed.scale, boxed.offset_px
-            people = stage.process(boxed.image, round(index * 1e9 / fps))
+            people, _ = stage.process(boxed.image, round(index * 1e9 / fps))
             predictions.append([(p.track_id, p.bbox_px) for p in people])
     finally:
         capture.release()

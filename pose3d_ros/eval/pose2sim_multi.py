@@ -215,7 +215,7 @@ def _detect_view(video: Path, camera: Camera, desc: str) -> tuple[list[tuple], f
                 raise RuntimeError(f"{video} ended at frame {f} of the {frames} it announces")
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             start = time.perf_counter()
-            people = stage.process(rgb, int(round(f * 1e9 / fps)))
+            people, _ = stage.process(rgb, int(round(f * 1e9 / fps)))
             seconds += time.perf_counter() - start
             for p in people:
                 undistorted = cv2.undistortPoints(p.keypoints_px.reshape(-1, 1, 2).astype(np.float64), camera.K,

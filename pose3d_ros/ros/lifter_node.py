@@ -87,7 +87,6 @@ class Lifter(Node):
         except (LifterError, ValueError) as err:
             self.health.set_fatal(f"no lifter, no 3D output: {err}")
         self._camera: CameraModel | None = None
-        self._last_stamp_ns = -1
         self.skeletons_published = 0
         # Seconds from image stamp to 3D publish, per message (bounded), for benchmarks and diagnostics.
         self.latency_s: deque[float] = deque(maxlen=10_000)
@@ -164,11 +163,10 @@ class Lifter(Node):
 
     def _camera_for(self, msg: Skeleton2DArray) -> CameraModel | None:
         if self._camera is not None:
-            if (self._camera.width, self._camera.height) != (msg.image_width, msg.image_height):
-                self.health.problem("camera_info_size", f"camera_info is {self._camera.width}x{self._camera.height} "
-                                    f"but skeletons_2d refer to a {msg.image_width}x{msg.image_height} image; "
-                                    "using the intrinsics anyway")
-            return self._camera
+            camera, problem = self._camera.for_image(msg.image_width, msg.image_height)
+            if problem is not None:
+                self.health.problem("camera_info_size", problem)
+            return camera
         if msg.image_width == 0 or msg.image_height == 0:
             self.health.problem("no_camera_info", "no camera_info received and skeletons_2d carries no image size; "
                                 "message skipped")
@@ -181,15 +179,9 @@ class Lifter(Node):
         if self.stage is None:
             return
         t_ns = stamp_ns(msg.header)
-        if t_ns < self._last_stamp_ns:
-            self.health.problem("stamp_backwards", f"skeletons_2d stamp {t_ns} ns is "
-                                f"{(self._last_stamp_ns - t_ns) / 1e6:.1f} ms older than the previous message; "
-                                "skipped (expected stamps that do not go backwards)")
-            return
         camera = self._camera_for(msg)
         if camera is None:
             return
-        self._last_stamp_ns = t_ns
         people, rejected = skeletons_2d_from_msg(msg)
         for text in rejected:
             self.health.problem("bad_layout", f"{text}; skeleton skipped")
@@ -199,7 +191,10 @@ class Lifter(Node):
         for issue in issues:
             if issue.kind != "image_missing":  # _image_for has already counted and said why
                 self.health.problem(issue.kind, issue.message)
-        if any(issue.kind in IMAGE_ISSUES for issue in issues):
+        kinds = {issue.kind for issue in issues}
+        if "time_jump_back" in kinds and self._ahead_pub is not None:
+            self._motion.reset()
+        if kinds & {*IMAGE_ISSUES, "stamp_out_of_order"}:
             return  # not lifted: an empty message would say that nobody is there
         self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d))
         self.latency_s.append((self.get_clock().now().nanoseconds - t_ns) * 1e-9)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
 from conftest import HEIGHT, WIDTH, Sender, make_probe, person_px, skeletons_msg, wait_for
 from pose3d_ros.camera import CameraModel
@@ -77,6 +79,7 @@ def _published_problem(probe, node_name: str, kind: str) -> str | None:
     ({"height": 0, "width": 0, "step": 0, "data": b""}, "bad_image", "empty"),
     ({"encoding": "mono8", "height": 1, "width": 32767, "step": 32767, "data": bytes(32767)}, "detector_error",
      "image 32767x1"),
+    ({"header": Header(stamp=Time(sec=1, nanosec=1_500_000_000))}, "bad_stamp", "nanosec 1500000000"),
 ])
 def test_detector_rejects_malformed_images_and_keeps_running(detector, fields, kind, text):
     node, sender = detector
@@ -127,6 +130,9 @@ def test_lifter_problems_are_counted_logged_and_published(lifter):
     confidence = np.array(probe.got["skeletons_3d"][-1].skeletons[0].confidence)
     assert confidence[13] == 0 and confidence[16] == 0 and confidence[0] == 1
     assert node.health.counts["nonfinite_keypoints"] == 1 and node.health.counts["keypoints_outside_image"] == 1
+    # A stamp no frame can have: skipped and counted.
+    sender.skeletons.publish(skeletons_msg(-3, person))
+    wait_for(lambda: node.health.counts["bad_stamp"] == 1, what="a 'bad_stamp' count")
     # A message slightly out of order: skipped and counted.
     sender.skeletons.publish(skeletons_msg(2, person, nanosec=999_000_000))
     wait_for(lambda: node.health.counts["stamp_out_of_order"] == 1, what="a 'stamp_out_of_order' count")

@@ -22,6 +22,16 @@ def stamp_ns(header: Header) -> int:
     return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
 
 
+def stamp_problem(header: Header) -> str | None:
+    """Why ``header.stamp`` is no time a frame can have (None when it is fine): before 1970, or a nanosec field
+    of a second or more."""
+    sec, nanosec = header.stamp.sec, header.stamp.nanosec
+    if sec < 0 or nanosec >= 1_000_000_000:
+        return (f"stamp sec {sec}, nanosec {nanosec}: expected sec >= 0 and nanosec < 1000000000; frame skipped "
+                "(a driver's clock not set, or a corrupt header)")
+    return None
+
+
 def image_msg_to_rgb(msg: Image) -> np.ndarray:
     """sensor_msgs/Image -> (H, W, 3) uint8 RGB; raises image.ImageFormatError naming what is wrong."""
     return image_to_rgb(msg.encoding, msg.height, msg.width, msg.step, msg.data)

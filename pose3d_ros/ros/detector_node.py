@@ -20,7 +20,7 @@ from pose3d_ros.image import ImageFormatError
 from pose3d_ros.msg import Skeleton2DArray
 from pose3d_ros.pipeline import KeypointStage
 from pose3d_ros.ros import qos, spin_node
-from pose3d_ros.ros.conversions import image_msg_to_rgb, skeletons_2d_msg, stamp_ns
+from pose3d_ros.ros.conversions import image_msg_to_rgb, skeletons_2d_msg, stamp_ns, stamp_problem
 from pose3d_ros.ros.diagnostics import Health
 from pose3d_ros.ros.params import declare
 from pose3d_ros.track import Tracker
@@ -120,6 +120,10 @@ class KeypointDetector(Node):
                 self._process(msg)
 
     def _process(self, msg: Image) -> None:
+        problem = stamp_problem(msg.header)
+        if problem is not None:
+            self.health.problem("bad_stamp", problem)
+            return
         t_ns = stamp_ns(msg.header)
         try:
             rgb = image_msg_to_rgb(msg)

@@ -35,6 +35,7 @@ from pose3d_ros.ros.conversions import (
     skeletons_2d_from_msg,
     skeletons_3d_msg,
     stamp_ns,
+    stamp_problem,
     transforms,
 )
 from pose3d_ros.ros.diagnostics import Health
@@ -177,6 +178,10 @@ class Lifter(Node):
 
     def _on_skeletons(self, msg: Skeleton2DArray) -> None:
         if self.stage is None:
+            return
+        problem = stamp_problem(msg.header)
+        if problem is not None:
+            self.health.problem("bad_stamp", problem)
             return
         t_ns = stamp_ns(msg.header)
         camera = self._camera_for(msg)

@@ -37,9 +37,21 @@ COMPOSED_EXECUTABLE = "pipeline"
 NODE_ARGUMENT_PARAMETERS = {"video_source": {"video": "video"}, "lifter": {"model": "model"}}
 
 
+def rviz_installed() -> bool:
+    """Whether the ament index knows rviz2: where it does not, rviz:=true starts the graph without it and says so,
+    instead of failing launch while the other nodes keep running."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+
+    try:
+        get_package_share_directory("rviz2")
+    except PackageNotFoundError:
+        return False
+    return True
+
+
 def generate_launch_description():
     from ament_index_python.packages import get_package_share_directory
-    from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+    from launch.actions import DeclareLaunchArgument, LogInfo, SetEnvironmentVariable
     from launch.conditions import IfCondition, UnlessCondition
     from launch.substitutions import LaunchConfiguration, PythonExpression
     from launch_ros.actions import Node
@@ -71,6 +83,8 @@ def generate_launch_description():
         Node(package=PACKAGE, executable=COMPOSED_EXECUTABLE, output="screen", emulate_tty=True,
              parameters=[params_file, {"model": args["model"]}], remappings=remaps, condition=IfCondition(composed)),
         Node(package="rviz2", executable="rviz2", arguments=["-d", os.path.join(share, *RVIZ_CONFIG)],
-             condition=IfCondition(args["rviz"])),
+             condition=IfCondition(args["rviz"])) if rviz_installed() else
+        LogInfo(msg="rviz:=true but rviz2 is not installed here: starting without it (install the rviz2 package "
+                    "of your ROS distribution)", condition=IfCondition(args["rviz"])),
     ]
     return LaunchDescription(actions)

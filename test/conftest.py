@@ -7,6 +7,7 @@ Tests that start ROS 2 must run on loopback only (tools/test.sh runs pytest insi
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,10 @@ from pose3d_ros.msg import Keypoint2D, Skeleton2D, Skeleton2DArray
 from pose3d_ros.ros import qos
 
 WIDTH, HEIGHT = 640, 480
+
+# The package's ament prefix (the venv that tools/setup.sh builds), for ament_index look-ups as under `ros2 launch`.
+if sys.prefix not in os.environ.get("AMENT_PREFIX_PATH", "").split(":"):
+    os.environ["AMENT_PREFIX_PATH"] = ":".join(p for p in (sys.prefix, os.environ.get("AMENT_PREFIX_PATH")) if p)
 
 
 class RosGraph:

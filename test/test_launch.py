@@ -8,6 +8,7 @@ parameters its nodes declare, and every declared parameter is in the file.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -59,6 +60,13 @@ def test_parameters_set_from_launch_arguments_are_declared(launch_file):
         for parameter, argument in mapping.items():
             assert parameter in DECLARED[node], f"launch sets undeclared {node}.{parameter}"
             assert argument in launch_file.ARGUMENTS
+
+
+def test_rviz_is_left_out_with_a_message_where_it_is_not_installed(launch_file):
+    prefixes = os.environ["AMENT_PREFIX_PATH"].split(":")
+    installed = any((Path(prefix) / "share" / "ament_index" / "resource_index" / "packages" / "rviz2").exists()
+                    for prefix in prefixes)
+    assert launch_file.rviz_installed() is installed
 
 
 def test_launch_description_builds_where_launch_ros_exists(launch_file):

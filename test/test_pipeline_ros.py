@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,21 @@ def test_two_people_come_out_as_two_stable_tracks_with_tf_frames(ros_graph):
         assert len(pelvis) < 2 or np.linalg.norm(pelvis[0] - pelvis[1]) > 0.5, "two skeletons on one person"
     bodies = {t.child_frame_id for m in got["/tf"] for t in m.transforms if t.child_frame_id.startswith("body_")}
     assert bodies == {f"body_{i}" for i in ids}
+
+
+def test_the_video_waits_for_the_graph_it_feeds(ros_graph):
+    """Until the lifter is up (it subscribes camera_info once its model is loaded), no frame is played to nobody."""
+    source = ros_graph.add(VideoSource, parameter_overrides=[Parameter("max_frames", value=3),
+                                                              Parameter("min_camera_info_subscribers", value=1)])
+    ros_graph.add(make_probe({"image_raw": (Image, PROBE_SENSOR)}))
+    wait_for(lambda: source.image_pub.get_subscription_count() >= 1, what="the image subscriber")
+    source.start()
+    time.sleep(1.5)
+    assert source.frames_published == 0, "played before anyone took camera_info"
+    probe = ros_graph.add(make_probe({"camera_info": (CameraInfo, PROBE_SENSOR)}))
+    wait_for(source.finished.is_set, 30, "the video to play once camera_info has its subscriber")
+    assert source.frames_published == 3
+    wait_for(lambda: len(probe.got["camera_info"]) >= 1, what="camera_info at the probe")
 
 
 def test_separate_processes_with_the_launch_parameters(ros_graph, tmp_path):

@@ -58,8 +58,12 @@ PARAMETERS = {
     "start_frame": (0, "A file starts at this frame (0-based), and so does each loop"),
     "preload": (False, f"Decode a file's frames (at most {PRELOAD_MAX_FRAMES}) before publishing, so decoding, which "
                        "a camera does not do, takes no CPU from the pipeline (benchmarks)"),
-    "min_subscribers": (1, "A file waits (at most 10 s) for this many image_raw subscribers before playing, "
-                           "so its first frames are not lost to discovery"),
+    "min_subscribers": (1, "A file waits (at most wait_for_graph_s) for this many image_raw subscribers before "
+                           "playing, so its first frames are not lost to discovery"),
+    "min_camera_info_subscribers": (1, "... and for this many camera_info subscribers: the lifter subscribes once "
+                                       "its model is loaded, so the whole graph is ready; 0 = do not wait for it"),
+    "wait_for_graph_s": (60.0, "Longest wait for those subscribers (seconds); then the file plays anyway, with a "
+                               "warning"),
 }
 
 
@@ -122,14 +126,26 @@ class VideoSource(Node):
         K[1, 2] += off_y
         return CameraModel(K, out_w, out_h), out_w, out_h
 
-    def _wait_for_subscribers(self, timeout_s: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self.image_pub.get_subscription_count() < self.p["min_subscribers"] and not self._stop.is_set():
-            if time.monotonic() > deadline:
-                self.get_logger().warning(f"only {self.image_pub.get_subscription_count()} of "
-                                          f"{self.p['min_subscribers']} image_raw subscribers after {timeout_s} s; "
-                                          "playing anyway")
+    def _wait_for_graph(self) -> None:
+        """Wait (at most wait_for_graph_s) until the graph this file feeds is there, so no frame is played to
+        nobody: image_raw's and camera_info's subscribers, as min_subscribers and min_camera_info_subscribers ask."""
+        wanted = {self.image_pub: self.p["min_subscribers"], self._info_pub: self.p["min_camera_info_subscribers"]}
+        start = time.monotonic()
+        waiting_logged = False
+        while not self._stop.is_set():
+            missing = [f"{pub.topic_name} {pub.get_subscription_count()}/{n}" for pub, n in wanted.items()
+                       if pub.get_subscription_count() < n]
+            if not missing:
+                if waiting_logged:
+                    self.get_logger().info(f"graph ready after {time.monotonic() - start:.1f} s; playing")
                 return
+            if time.monotonic() - start > self.p["wait_for_graph_s"]:
+                self.get_logger().warning(f"subscribers still missing after {self.p['wait_for_graph_s']:g} s "
+                                          f"({', '.join(missing)}); playing anyway")
+                return
+            if not waiting_logged and time.monotonic() - start > 1.0:
+                self.get_logger().info(f"waiting for the graph before playing (subscribers: {', '.join(missing)})")
+                waiting_logged = True
             time.sleep(0.05)
 
     def _read(self) -> Iterator[np.ndarray]:
@@ -158,7 +174,7 @@ class VideoSource(Node):
     def _run(self) -> None:
         frames = self._frames()
         if self._is_file:
-            self._wait_for_subscribers()
+            self._wait_for_graph()
         period = 0.0 if self.p["as_fast_as_possible"] or not self._is_file else 1.0 / (self.p["fps"] or self.source_fps)
         next_time = time.monotonic()
         for rgb in frames:

@@ -108,6 +108,22 @@ def test_detector_skips_a_late_frame_and_starts_over_in_every_loop_of_a_bag(dete
     assert node.frames_processed == 10
 
 
+def test_an_unexpected_failure_costs_the_detector_one_frame_not_its_thread(detector):
+    node, sender = detector
+    process = node.stage.process
+
+    def fail_once(rgb, stamp_ns):
+        node.stage.process = process
+        raise RuntimeError("a backend bug")
+
+    node.stage.process = fail_once
+    sender.images.publish(_image(1, _demo_frame()))
+    wait_for(lambda: node.health.counts["internal_error"] == 1, what="an 'internal_error' count")
+    assert "RuntimeError: a backend bug" in node.health.last_message["internal_error"]
+    sender.images.publish(_image(2, _demo_frame()))
+    wait_for(lambda: node.frames_processed == 1, what="the next frame processed")
+
+
 def test_lifter_problems_are_counted_logged_and_published(lifter):
     node, sender, probe = lifter
     person = person_px()

@@ -116,8 +116,14 @@ class KeypointDetector(Node):
     def _work(self) -> None:
         while not self._stop.is_set():
             msg = self._slot.take(timeout_s=0.1)
-            if msg is not None and self.stage is not None:
+            if msg is None or self.stage is None:
+                continue
+            try:
                 self._process(msg)
+            except Exception as err:  # one frame's failure must not end detection for good
+                if not self.context.ok():
+                    return  # shutting down (Ctrl-C): publishers are gone, nothing to report
+                self.health.problem("internal_error", f"{type(err).__name__}: {err}; frame skipped")
 
     def _process(self, msg: Image) -> None:
         problem = stamp_problem(msg.header)

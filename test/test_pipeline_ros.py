@@ -148,3 +148,26 @@ def test_separate_processes_with_the_launch_parameters(ros_graph, tmp_path):
             p.wait(timeout=10)
     for name in ("lifter", "keypoint_detector"):
         assert "Traceback" not in (tmp_path / f"{name}.log").read_text(), (tmp_path / f"{name}.log").read_text()
+
+
+def test_nodes_end_when_the_process_that_started_them_is_killed(tmp_path):
+    """`ros2 launch` killed by SIGTERM leaves its nodes to themselves (ros2/launch#545): they must end anyway."""
+    bin_dir = Path(sys.prefix) / "lib" / "pose3d_ros"
+    pid_file = tmp_path / "lifter.pid"
+    start = f"{sys.executable} {bin_dir / 'lifter'} > {tmp_path / 'lifter.log'} 2>&1 & echo $! > {pid_file}; wait"
+    parent = subprocess.Popen(["bash", "-c", start], env=dict(os.environ, PYTHONPATH=""))
+    wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "", what="the lifter to start")
+    lifter = int(pid_file.read_text())
+    wait_for(lambda: "lifting with" in (tmp_path / "lifter.log").read_text(), 30, "the lifter to be up")
+    parent.kill()
+    parent.wait(timeout=10)
+
+    def ended() -> bool:
+        try:
+            os.kill(lifter, 0)
+        except ProcessLookupError:
+            return True
+        return Path(f"/proc/{lifter}/status").read_text().find("State:\tZ") >= 0  # a zombie has ended
+
+    wait_for(ended, 15, "the orphaned lifter to end")
+    assert "Traceback" not in (tmp_path / "lifter.log").read_text()

@@ -20,6 +20,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.utilities import remove_ros_args
 
+from pose3d_ros.ros import end_with_parent
 from pose3d_ros.ros.detector_node import KeypointDetector
 from pose3d_ros.ros.lifter_node import Lifter
 from pose3d_ros.ros.video_source_node import VideoSource
@@ -33,6 +34,7 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--video-source", action="store_true", help="also run video_source in this process")
     parser.add_argument("--executor", choices=EXECUTORS, default="single", help="rclpy executor (default: single)")
     options = parser.parse_args(remove_ros_args(args)[1:])
+    end_with_parent()
     rclpy.init(args=args)
     nodes = [KeypointDetector(), Lifter()]
     if options.video_source:

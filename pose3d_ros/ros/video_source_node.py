@@ -25,7 +25,7 @@ from std_msgs.msg import Header
 
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.image import letterbox, rgb_to_image_fields
-from pose3d_ros.ros import qos
+from pose3d_ros.ros import end_with_parent, qos
 from pose3d_ros.ros.conversions import camera_info_msg
 from pose3d_ros.ros.params import declare
 
@@ -195,7 +195,8 @@ class VideoSource(Node):
             self.image_pub.publish(image)
             self._info_pub.publish(camera_info_msg(header, camera))
         except RCLError as err:
-            self.get_logger().warning(f"publishing frame {self.frames_published} failed: {err}")
+            if self.context.ok():  # else shutting down (Ctrl-C): nothing to report, nowhere to report it
+                self.get_logger().warning(f"publishing frame {self.frames_published} failed: {err}")
             return
         self.frames_published += 1
 
@@ -207,6 +208,7 @@ class VideoSource(Node):
 
 
 def main(args: list[str] | None = None) -> None:
+    end_with_parent()
     rclpy.init(args=args)
     node = VideoSource()
     node.start()

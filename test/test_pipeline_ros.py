@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -171,3 +173,69 @@ def test_nodes_end_when_the_process_that_started_them_is_killed(tmp_path):
 
     wait_for(ended, 15, "the orphaned lifter to end")
     assert "Traceback" not in (tmp_path / "lifter.log").read_text()
+
+
+def _node_process(name: str, params: Path, log: Path) -> subprocess.Popen:
+    """The installed executable ``name`` as its own process with the launch's parameter file."""
+    executable = Path(sys.prefix) / "lib" / "pose3d_ros" / name
+    return subprocess.Popen([sys.executable, str(executable), "--ros-args", "--params-file", str(params)],
+                            env=dict(os.environ, PYTHONPATH=""), stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def _first_new(messages: list, after: int, timeout_s: float, what: str) -> float:
+    """time.monotonic() when ``messages`` first holds more than ``after`` items (polled every 10 ms)."""
+    wait_for(lambda: len(messages) > after, timeout_s, what)
+    return time.monotonic()
+
+
+def test_either_node_killed_and_restarted_mid_stream_output_resumes_within_2_s(ros_graph, tmp_path):
+    """SIGKILL the detector, then the lifter, under a looping video: the other keeps running, and 3D output
+    comes back within 2 s of the restarted node's first message (the detector's 2D; the lifter's anything)."""
+    params = share_dir() / "config" / "pose3d_ros.yaml"
+    source = ros_graph.add(VideoSource, parameter_overrides=[Parameter("loop", value=True),
+                                                              Parameter("min_camera_info_subscribers", value=0)])
+    probe = ros_graph.add(make_probe({"skeletons_2d": (Skeleton2DArray, PROBE_RESULTS),
+                                      "skeletons_3d": (Skeleton3DArray, PROBE_RESULTS),
+                                      "/diagnostics": (DiagnosticArray, PROBE_RESULTS)}))
+    got = probe.got
+    nodes = {name: _node_process(name, params, tmp_path / f"{name}.log") for name in ("lifter", "keypoint_detector")}
+    try:
+        wait_for(lambda: probe.count_publishers("skeletons_3d") >= 1 and source.image_pub.get_subscription_count()
+                 >= 1, 60, "the detector and lifter processes")
+        source.start()
+        _first_new(got["skeletons_3d"], 0, 30, "3D output")
+        nodes["keypoint_detector"].kill()
+        nodes["keypoint_detector"].wait(timeout=10)
+        time.sleep(1.0)
+        assert nodes["lifter"].poll() is None, "the lifter died with the detector"
+        count_2d, count_3d = len(got["skeletons_2d"]), len(got["skeletons_3d"])
+        nodes["keypoint_detector"] = _node_process("keypoint_detector", params, tmp_path / "detector2.log")
+        first_2d = _first_new(got["skeletons_2d"], count_2d, 60, "2D from the restarted detector")
+        assert _first_new(got["skeletons_3d"], count_3d, 10, "3D after the restart") - first_2d <= 2.0
+
+        nodes["lifter"].kill()
+        nodes["lifter"].wait(timeout=10)
+        count_2d, count_3d = len(got["skeletons_2d"]), len(got["skeletons_3d"])
+        time.sleep(1.0)
+        assert len(got["skeletons_2d"]) > count_2d, "the detector stopped with the lifter"
+        count_3d = len(got["skeletons_3d"])
+        nodes["lifter"] = _node_process("lifter", params, tmp_path / "lifter2.log")
+        count_diag = len(got["/diagnostics"])
+
+        def lifter_spoke() -> bool:  # its first message of any kind: diagnostics (1 Hz) or 3D
+            return len(got["skeletons_3d"]) > count_3d or any(
+                st.name.endswith("lifter") for m in got["/diagnostics"][count_diag:] for st in m.status)
+
+        wait_for(lifter_spoke, 60, "the restarted lifter's first message")
+        up = time.monotonic()
+        assert _first_new(got["skeletons_3d"], count_3d, 10, "3D from the restarted lifter") - up <= 2.0
+        latest = got["skeletons_3d"][-1]
+        for skeleton in latest.skeletons:
+            assert np.isfinite([[p.x, p.y, p.z] for p in skeleton.joints]).all()
+    finally:
+        for process in nodes.values():
+            process.send_signal(signal.SIGINT)
+        for process in nodes.values():
+            process.wait(timeout=15)
+    for log in tmp_path.glob("*.log"):
+        assert "Traceback" not in log.read_text(), log.read_text()[-3000:]

@@ -21,6 +21,8 @@ _READ = {
     "mono8": (1, cv2.COLOR_GRAY2RGB),
 }
 _WRITE = ("rgb8", "bgr8")
+# Larger sides are no camera's: refused before any conversion allocates for them.
+MAX_SIDE_PX = 16384
 # depth encoding -> (element type, metres per unit)
 _DEPTH = {"16UC1": (np.uint16, 1e-3), "32FC1": (np.float32, 1.0)}
 
@@ -73,6 +75,8 @@ def _view(encoding: str, height: int, width: int, step: int, data, channels: int
     """(height, width, channels) view of a row-major buffer with row length ``step`` bytes, after checks."""
     if height <= 0 or width <= 0:
         raise ImageFormatError(f"empty image ({width}x{height}); expected width and height > 0")
+    if height > MAX_SIDE_PX or width > MAX_SIDE_PX:
+        raise ImageFormatError(f"image {width}x{height}; expected each side at most {MAX_SIDE_PX} px (a camera's)")
     pixel_bytes = channels * dtype.itemsize
     if step < width * pixel_bytes:
         raise ImageFormatError(f"image step {step} < width {width} x {pixel_bytes} bytes per pixel for {encoding}")

@@ -114,4 +114,5 @@ def test_random_and_malformed_messages_kill_no_node(ros_graph):
     assert sum(detector.health.counts.values()) > 0 and sum(lifter.health.counts.values()) > 0
     assert "internal_error" not in detector.health.counts, detector.health.last_message.get("internal_error")
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before_kb) / 1024
+    print(f"peak memory (RSS) grew {grown_mb:.0f} MB under fuzz")
     assert grown_mb < 500, f"peak memory grew {grown_mb:.0f} MB under fuzz"

@@ -77,8 +77,10 @@ def _published_problem(probe, node_name: str, kind: str) -> str | None:
     ({"step": 100}, "bad_image", "step 100"),
     ({"data": bytes(1000)}, "bad_image", "1000"),
     ({"height": 0, "width": 0, "step": 0, "data": b""}, "bad_image", "empty"),
-    ({"encoding": "mono8", "height": 1, "width": 32767, "step": 32767, "data": bytes(32767)}, "detector_error",
+    ({"encoding": "mono8", "height": 1, "width": 32767, "step": 32767, "data": bytes(32767)}, "bad_image",
      "image 32767x1"),
+    ({"encoding": "mono8", "height": 20, "width": 640, "step": 640, "data": bytes(12800)}, "detector_error",
+     "image 640x20"),
     ({"header": Header(stamp=Time(sec=1, nanosec=1_500_000_000))}, "bad_stamp", "nanosec 1500000000"),
 ])
 def test_detector_rejects_malformed_images_and_keeps_running(detector, fields, kind, text):

@@ -108,7 +108,7 @@ def test_random_and_malformed_messages_kill_no_node(ros_graph):
     wait_for(lambda: detector.frames_processed > processed, 30, "the detector to take a good frame")
     sender.infos.publish(camera_info_msg(Header(stamp=Time(sec=2**30)), CameraModel.nominal(WIDTH, HEIGHT)))
     outputs = len(probe.got["skeletons_3d"])
-    sender.skeletons.publish(skeletons_msg(2**30, person_px()))
+    sender.skeletons.publish(skeletons_msg(2**30 + 1, person_px()))  # after the detector's own 2D of the frame
     wait_for(lambda: len(probe.got["skeletons_3d"]) > outputs, 30, "the lifter to lift a good message")
     assert len(probe.got["skeletons_3d"][-1].skeletons) == 1
     assert sum(detector.health.counts.values()) > 0 and sum(lifter.health.counts.values()) > 0

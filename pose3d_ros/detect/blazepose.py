@@ -179,14 +179,13 @@ class BlazePoseDetector:
         if not self._people:  # nobody to follow, no landmark work: scan every tile now
             self._open(self._run_detector(*self._detector_inputs(rgb, _tiles(rgb))))
             self._frames_to_detect, self._tiles_left = self.config.detect_every, 0
-        else:
-            if self._frames_to_detect <= 0 and self._tiles_left == 0:
-                self._frames_to_detect, self._tiles_left = self.config.detect_every, len(_tiles(rgb))
-            if self._tiles_left:  # one tile per frame, in the background: no frame waits for a scan
-                tiles = _tiles(rgb)
-                self._tiles_left = min(self._tiles_left, len(tiles)) - 1
-                inputs = self._detector_inputs(rgb, [tiles[-1 - self._tiles_left]])
-                self._scan = self._scanner.submit(self._run_detector, *inputs)
+        elif self._tiles_left or self._frames_to_detect <= 0:  # one tile per frame, in the background
+            tiles = _tiles(rgb)
+            if self._tiles_left == 0:  # a new scan of every tile
+                self._frames_to_detect, self._tiles_left = self.config.detect_every, len(tiles)
+            self._tiles_left = min(self._tiles_left, len(tiles)) - 1
+            inputs = self._detector_inputs(rgb, [tiles[-1 - self._tiles_left]])
+            self._scan = self._scanner.submit(self._run_detector, *inputs)  # no frame waits for a scan
         self._frames_to_detect -= 1
         return self._follow(rgb, stamp_ns) if self._people else []
 
@@ -339,7 +338,7 @@ def open_blazepose(backend: str = "auto", landmark_model: str = "full", workers:
         raise DetectorError(f"blazepose landmark_model '{landmark_model}' unknown; expected one of "
                             f"{', '.join(LANDMARK_MODELS)}")
     if workers < 0:
-        raise DetectorError(f"blazepose workers {workers}; expected >= 1, or 0 for half the cores")
+        raise DetectorError(f"blazepose workers {workers}; expected >= 1, or 0 for one per core (at most 4)")
     workers = workers or default_workers()
     config = BlazePoseConfig(1 if static_image_mode else detect_every, max_people, min_detection_confidence,
                              min_tracking_confidence, smooth=smooth and not static_image_mode)

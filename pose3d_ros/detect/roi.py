@@ -124,12 +124,6 @@ class Roi:
     size_px: float
     rotation_rad: float
 
-    def box_px(self) -> np.ndarray:
-        """The axis-aligned box (4,) around the rotated square."""
-        half = self.size_px / 2 * (abs(math.cos(self.rotation_rad)) + abs(math.sin(self.rotation_rad)))
-        x, y = self.centre_px
-        return np.array([x - half, y - half, x + half, y + half], np.float32)
-
 
 def roi_from_points(start_px: np.ndarray, end_px: np.ndarray, scale: float = ROI_SCALE) -> Roi:
     """The ROI centred on ``start_px`` (hip centre) whose upright axis points to ``end_px`` (above the head):

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,18 @@ class Issue:
 IMAGE_ISSUES = ("image_missing", "image_format", "image_size")
 
 
+def _place_in_time(timeline: Timeline, stamp_ns: int, reset: Callable[[], None]) -> tuple[bool, list[Issue]]:
+    """The one time rule of every stage: whether to skip the frame (out of order), and the issues to report;
+    ``reset`` the stage first when time jumped back."""
+    placed, message = timeline.place(stamp_ns)
+    if placed is Stamp.OUT_OF_ORDER:
+        return True, [Issue("stamp_out_of_order", message)]
+    if placed is Stamp.JUMPED_BACK:
+        reset()
+        return False, [Issue("time_jump_back", message)]
+    return False, []
+
+
 class KeypointStage:
     """Detect people in an image and track them; keypoints come out in the Human3.6M-17 layout, each track's
     left and right kept consistent from frame to frame (sides.py). Time that jumps back starts over
@@ -63,13 +76,9 @@ class KeypointStage:
     def process(self, rgb: np.ndarray, stamp_ns: int) -> tuple[list[Person2D], list[Issue]]:
         """rgb: (H, W, 3) uint8. Returns one Person2D per detected person, and what was wrong with the time:
         Issue "time_jump_back" (the state was reset first) or "stamp_out_of_order" (frame skipped, nobody)."""
-        placed, message = self.timeline.place(stamp_ns)
-        if placed is Stamp.OUT_OF_ORDER:
-            return [], [Issue("stamp_out_of_order", message)]
-        issues = []
-        if placed is Stamp.JUMPED_BACK:
-            self.reset()
-            issues.append(Issue("time_jump_back", message))
+        skip, issues = _place_in_time(self.timeline, stamp_ns, self.reset)
+        if skip:
+            return [], issues
         detections = [to_layout(d, H36M17) for d in self.detector.detect(rgb, stamp_ns)]
         people = []
         for track_id, d in zip(self.tracker.update(detections, stamp_ns), detections):
@@ -112,13 +121,9 @@ class LiftStage:
         the lifter takes image crops (crop_size > 0). Without a usable one such a lifter lifts nobody (Issue
         "image_missing", "image_size" or "image_format"), while the keypoints still enter the windows.
         """
-        placed, message = self.timeline.place(stamp_ns)
-        if placed is Stamp.OUT_OF_ORDER:
-            return [], [Issue("stamp_out_of_order", message)]
-        issues: list[Issue] = []
-        if placed is Stamp.JUMPED_BACK:
-            self.reset()
-            issues.append(Issue("time_jump_back", message))
+        skip, issues = _place_in_time(self.timeline, stamp_ns, self.reset)
+        if skip:
+            return [], issues
         self.buffer.drop_stale(stamp_ns)
         lifted: list[Person2D] = []
         for person in self._bounded(people, issues):

@@ -54,6 +54,11 @@ class Camera:
     width: int
     height: int
 
+    def undistort(self, points_px: np.ndarray) -> np.ndarray:
+        """(N, 2) pixels of the distorted video -> (N, 2) pixels of the distortion-free pinhole camera K."""
+        points = np.asarray(points_px, np.float64).reshape(-1, 1, 2)
+        return cv2.undistortPoints(points, self.K, self.distortion, P=self.K).reshape(-1, 2)
+
 
 def parse_qualisys(text: str) -> list[Camera]:
     """Cameras of a Qualisys ``.qca.txt`` calibration (XML), in file order.
@@ -100,25 +105,10 @@ def parse_qualisys(text: str) -> list[Camera]:
 
 
 @dataclass(frozen=True)
-class Pose2SimReference:
-    """The triangulated reference and the per-view MediaPipe outputs, V views x F frames, H36M-17 joints.
-
-    Per-view arrays are indexed by each view's own frame number (stamp = frame / fps), so a single-view
-    method run on view v's video compares with ``reference_cam_m[v]`` frame by frame. The views are offset
-    in time: view v's frame i + frame_offset[v] is simultaneous with view 0's frame i, and
-    ``reference_world_m`` follows view 0's frames.
-
-    names: V camera names; K: (V, 3, 3) pinhole intrinsics of the undistorted keypoints; R: (V, 3, 3),
-    t: (V, 3) world->camera in metres; image_size: (V, 2) width, height of each video; fps: frame rate.
-    keypoints_px: (V, F, 17, 2) undistorted MediaPipe keypoints (NaN where no person was found);
-    confidence: (V, F, 17) (0 where none); mediapipe_world_m: (V, F, 17, 3) MediaPipe's hip-centred metric 3D,
-    camera-axis aligned; reference_world_m: (F, 17, 3), NaN where not triangulable; reference_cam_m:
-    (V, F, 17, 3) the reference in each camera's optical frame. reprojection_px: (V, F, 17) distance between
-    the reference's projection and keypoints_px where confidence >= 0.5, else NaN; inlier: (V, F, 17) bool,
-    the view's keypoints (all BlazePose joints making the H36M joint) went into the triangulation, i.e. were
-    confident and not dropped as outliers. frame_offset: (V,) int. detect_seconds: time MediaPipe took on
-    all views when the cache was built.
-    """
+class Views:
+    """V calibrated views of one recording. names: V camera names; K: (V, 3, 3) pinhole intrinsics of the
+    undistorted keypoints; R: (V, 3, 3), t: (V, 3) world->camera in metres; image_size: (V, 2) width, height of
+    each video; fps: frame rate."""
 
     names: tuple[str, ...]
     K: np.ndarray
@@ -126,6 +116,27 @@ class Pose2SimReference:
     t: np.ndarray
     image_size: np.ndarray
     fps: float
+
+
+@dataclass(frozen=True)
+class Pose2SimReference(Views):
+    """The triangulated reference and the per-view MediaPipe outputs, V views x F frames, H36M-17 joints.
+
+    Per-view arrays are indexed by each view's own frame number (stamp = frame / fps), so a single-view
+    method run on view v's video compares with ``reference_cam_m[v]`` frame by frame. The views are offset
+    in time: view v's frame i + frame_offset[v] is simultaneous with view 0's frame i, and
+    ``reference_world_m`` follows view 0's frames.
+
+    The views' fields (Views), then: keypoints_px: (V, F, 17, 2) undistorted MediaPipe keypoints (NaN where no
+    person was found); confidence: (V, F, 17) (0 where none); mediapipe_world_m: (V, F, 17, 3) MediaPipe's
+    hip-centred metric 3D, camera-axis aligned; reference_world_m: (F, 17, 3), NaN where not triangulable;
+    reference_cam_m: (V, F, 17, 3) the reference in each camera's optical frame. reprojection_px: (V, F, 17)
+    distance between the reference's projection and keypoints_px where confidence >= 0.5, else NaN;
+    inlier: (V, F, 17) bool, the view's keypoints (all BlazePose joints making the H36M joint) went into the
+    triangulation, i.e. were confident and not dropped as outliers. frame_offset: (V,) int. detect_seconds: time
+    MediaPipe took on all views when the cache was built.
+    """
+
     keypoints_px: np.ndarray
     confidence: np.ndarray
     mediapipe_world_m: np.ndarray
@@ -183,8 +194,7 @@ def _detect_view(video: Path, camera: Camera, desc: str) -> tuple[np.ndarray, np
         capture.release()
     keypoints_px = np.stack(keypoints).astype(np.float64)
     found = np.isfinite(keypoints_px).all(axis=-1)
-    undistorted = cv2.undistortPoints(keypoints_px[found].reshape(-1, 1, 2), camera.K, camera.distortion, P=camera.K)
-    keypoints_px[found] = undistorted.reshape(-1, 2)
+    keypoints_px[found] = camera.undistort(keypoints_px[found])
     return keypoints_px, np.stack(confidence).astype(np.float64), np.stack(world).astype(np.float64), fps
 
 

@@ -41,7 +41,7 @@ from pose3d_ros.eval.association import (
 )
 from pose3d_ros.eval.baseline import evaluate_view
 from pose3d_ros.eval.metrics import root_error_mm
-from pose3d_ros.eval.pose2sim import Camera, demo_folder, glitches, parse_qualisys, view_frames
+from pose3d_ros.eval.pose2sim import Camera, Views, demo_folder, glitches, parse_qualisys, view_frames
 from pose3d_ros.eval.triangulate import (
     MIN_CONFIDENCE,
     reprojection_error_px,
@@ -88,23 +88,16 @@ class Detections:
 
 
 @dataclass(frozen=True)
-class MultiPersonReference:
+class MultiPersonReference(Views):
     """The views' detections and the triangulated reference of P identities over F frames (view 0's frames).
 
-    names: V camera names; K (V, 3, 3) pinhole intrinsics of the undistorted keypoints; R (V, 3, 3), t (V, 3)
-    world->camera in metres; image_size (V, 2) width, height; fps; frame_offset (V,): view v's frame
-    f + frame_offset[v] is simultaneous with reference frame f. reference_world_m: (P, F, 17, 3) metres, NaN where
-    not triangulated or dropped as a spike; member: (P, F, V) the detection (index into ``detections``) each view
-    gave the identity's triangulation, -1 where none. Identities are ordered by how often they were seen
-    (frames x views), most first. detect_seconds: the detector's time on all views when the cache was built.
+    The views' fields (Views), then: frame_offset (V,): view v's frame f + frame_offset[v] is simultaneous with
+    reference frame f. reference_world_m: (P, F, 17, 3) metres, NaN where not triangulated or dropped as a spike;
+    member: (P, F, V) the detection (index into ``detections``) each view gave the identity's triangulation, -1
+    where none. Identities are ordered by how often they were seen (frames x views), most first. detect_seconds: the
+    detector's time on all views when the cache was built.
     """
 
-    names: tuple[str, ...]
-    K: np.ndarray
-    R: np.ndarray
-    t: np.ndarray
-    image_size: np.ndarray
-    fps: float
     frame_offset: np.ndarray
     detections: Detections
     reference_world_m: np.ndarray
@@ -218,9 +211,7 @@ def _detect_view(video: Path, camera: Camera, desc: str) -> tuple[list[tuple], f
             people, _ = stage.process(rgb, int(round(f * 1e9 / fps)))
             seconds += time.perf_counter() - start
             for p in people:
-                undistorted = cv2.undistortPoints(p.keypoints_px.reshape(-1, 1, 2).astype(np.float64), camera.K,
-                                                  camera.distortion, P=camera.K).reshape(-1, 2)
-                rows.append((f, p.track_id, undistorted, p.confidence, p.score, p.bbox_px))
+                rows.append((f, p.track_id, camera.undistort(p.keypoints_px), p.confidence, p.score, p.bbox_px))
     finally:
         detector.close()
         capture.release()

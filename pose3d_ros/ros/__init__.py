@@ -37,25 +37,61 @@ def end_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGINT)
 
 
-def spin_node(make_node: Callable[[], object], args: list[str] | None = None) -> None:
-    """The body of a node executable: init rclpy, spin ``make_node()`` until Ctrl-C, SIGTERM, the end of the
-    process that started it, or shutdown; clean up."""
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
+class _SigintStop:
+    """The SIGINT handler of a node process.
 
+    While the nodes are being made (a model can take seconds to load) Ctrl-C raises KeyboardInterrupt as usual.
+    Once they spin it only records the request, which the spin loop checks between callbacks: a KeyboardInterrupt
+    raised inside rclpy while it takes a message surfaces as a RuntimeError from its C++ bindings ("Unable to
+    convert call argument") or leaves a half-made Task behind, and a clean stop would print a traceback.
+    rclpy's own handler, installed by init over this one, still wakes the executor and then calls this.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self.spinning = False
+
+    def __call__(self, signum, frame) -> None:
+        self.requested = True
+        if not self.spinning:
+            raise KeyboardInterrupt
+
+
+def spin_nodes(make_nodes: Callable[[], list], args: list[str] | None = None, *, executor: type | None = None,
+               until: Callable[[list], bool] | None = None) -> None:
+    """The body of a node executable: init rclpy, spin the nodes ``make_nodes()`` returns on one ``executor``
+    (default: single-threaded) until Ctrl-C, SIGTERM, the end of the process that started it, shutdown or
+    ``until(nodes)``; clean up."""
+    import signal
+
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+
+    stop = _SigintStop()
+    signal.signal(signal.SIGINT, stop)
     end_with_parent()
     rclpy.init(args=args)
-    node = None
+    nodes: list = []
     try:
-        node = make_node()  # inside: Ctrl-C while a model loads is a clean exit too
-        rclpy.spin(node)
+        nodes = make_nodes()
+        runner = (executor or SingleThreadedExecutor)()
+        for node in nodes:
+            runner.add_node(node)
+        stop.spinning = True
+        while not stop.requested and rclpy.ok() and not (until and until(nodes)):
+            runner.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:
-        if rclpy.ok():
+        if rclpy.ok() and not stop.requested:
             raise
-        # else shut down (Ctrl-C, or the parent ended) while the node was being made: nothing went wrong
+        # else stopped while the nodes were being made or a callback ran: nothing went wrong
     finally:
-        if node is not None:
+        for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
+
+
+def spin_node(make_node: Callable[[], object], args: list[str] | None = None) -> None:
+    """spin_nodes for one node."""
+    spin_nodes(lambda: [make_node()], args)

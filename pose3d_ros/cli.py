@@ -11,6 +11,7 @@ COMMANDS = {
     "benchmark": ("pose3d_ros.commands.benchmark", "pipeline throughput and latency beside the detector alone"),
     "evaluate": ("pose3d_ros.commands.evaluate", "the lifter on real recordings beside MediaPipe, and its look-ahead"),
     "compare": ("pose3d_ros.commands.compare", "every lifter in one table: size, compute, latency, accuracy, parity"),
+    "soak": ("pose3d_ros.commands.soak", "hours of running in minutes: memory and latency over time, or overload"),
 }
 
 

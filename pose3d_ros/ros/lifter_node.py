@@ -88,6 +88,7 @@ class Lifter(Node):
         except (LifterError, ValueError) as err:
             self.health.set_fatal(f"no lifter, no 3D output: {err}")
         self._camera: CameraModel | None = None
+        self.messages_published = 0
         self.skeletons_published = 0
         # Seconds from image stamp to 3D publish, per message (bounded), for benchmarks and diagnostics.
         self.latency_s: deque[float] = deque(maxlen=10_000)
@@ -203,6 +204,7 @@ class Lifter(Node):
             return  # not lifted: an empty message would say that nobody is there
         self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d))
         self.latency_s.append((self.get_clock().now().nanoseconds - t_ns) * 1e-9)
+        self.messages_published += 1
         self.skeletons_published += len(people_3d)
         if self._ahead_pub is not None:
             self._publish_ahead(msg.header, t_ns, people_3d)

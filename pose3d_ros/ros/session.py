@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import rclpy
 from rclpy.context import Context
+from rclpy.node import Node
 from rclpy.parameter import Parameter
 from tqdm import tqdm
 
@@ -73,6 +76,39 @@ def _overrides(params: dict[str, Any]) -> list[Parameter]:
     return [Parameter(k, value=v) for k, v in params.items()]
 
 
+@contextmanager
+def composed_graph(source: dict[str, Any] | None = None, detector: dict[str, Any] | None = None,
+                   lifter: dict[str, Any] | None = None, executor: str = "single",
+                   make_extra: Callable[[VideoSource, Context], Node] | None = None) -> Iterator[list[Node]]:
+    """video_source, keypoint_detector and lifter (and ``make_extra(video, context)``) with the parameters of
+    config/pose3d_ros.yaml plus the given overrides, spinning on one executor in a thread of this process;
+    yields the nodes. The video does not start by itself: call ``nodes[0].start()``.
+
+    executor: "single" or "multi" (composed.EXECUTORS).
+    """
+    context = Context()
+    rclpy.init(args=["--ros-args", "--params-file", str(share_dir() / "config" / "pose3d_ros.yaml")],
+               context=context)
+    runner = EXECUTORS[executor](context=context)
+    nodes: list[Node] = []
+    try:
+        video = VideoSource(context=context, parameter_overrides=_overrides(source or {}))
+        nodes.append(video)
+        nodes.append(KeypointDetector(context=context, parameter_overrides=_overrides(detector or {})))
+        nodes.append(Lifter(context=context, parameter_overrides=_overrides(lifter or {})))
+        if make_extra is not None:
+            nodes.append(make_extra(video, context))
+        for node in nodes:
+            runner.add_node(node)
+        threading.Thread(target=runner.spin, daemon=True).start()
+        yield nodes
+    finally:
+        runner.shutdown()
+        for node in nodes:
+            node.destroy_node()
+        rclpy.try_shutdown(context=context)
+
+
 def run_pipeline(out_dir: Path, source: dict[str, Any] | None = None, detector: dict[str, Any] | None = None,
                  lifter: dict[str, Any] | None = None, render: bool = True, total_frames: int | None = None,
                  executor: str = "single", discovery_timeout_s: float = 20.0) -> RunSummary:
@@ -85,23 +121,16 @@ def run_pipeline(out_dir: Path, source: dict[str, Any] | None = None, detector: 
     if (out_dir / "bag").exists():
         raise FileExistsError(f"{out_dir / 'bag'} exists already; choose another output folder or remove it")
     out_dir.mkdir(parents=True, exist_ok=True)
-    context = Context()
-    rclpy.init(args=["--ros-args", "--params-file", str(share_dir() / "config" / "pose3d_ros.yaml")],
-               context=context)
-    runner = EXECUTORS[executor](context=context)
-    nodes = []
-    try:
-        video = VideoSource(context=context, parameter_overrides=_overrides(source or {}))
-        det = KeypointDetector(context=context, parameter_overrides=_overrides(detector or {}))
-        lift = Lifter(context=context, parameter_overrides=_overrides(lifter or {}))
-        recorder = Recorder(out_dir / "bag", out_dir if render else None, video.p["fps"] or video.source_fps,
-                            context=context)
-        nodes = [video, det, lift, recorder]
-        for node in nodes:
-            runner.add_node(node)
-        spinner = threading.Thread(target=runner.spin, daemon=True)
-        spinner.start()
-        _wait_for_subscribers(video, det, lift, recorder, discovery_timeout_s)
+
+    def make_recorder(video: VideoSource, context: Context) -> Recorder:
+        return Recorder(out_dir / "bag", out_dir if render else None, video.p["fps"] or video.source_fps,
+                        context=context)
+
+    with composed_graph(source, detector, lifter, executor, make_recorder) as (video, det, lift, recorder):
+        image_readers = 2 if recorder.renders else 1  # detector (+ recorder drawing the overlay)
+        wait_for_graph(lambda: (video.image_pub.get_subscription_count() >= image_readers
+                                and det.skeletons_pub.get_subscription_count() >= 2  # lifter, recorder
+                                and lift.skeletons_pub.get_subscription_count() >= 1), discovery_timeout_s)
         video.start()
         with tqdm(total=total_frames, unit="frame", desc="pipeline") as bar:
             while not video.finished.wait(0.25):
@@ -110,22 +139,14 @@ def run_pipeline(out_dir: Path, source: dict[str, Any] | None = None, detector: 
         _drain(det, lift)
         recorder.close()
         return _summary(video, det, lift, recorder)
-    finally:
-        runner.shutdown()
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
 
 
-def _wait_for_subscribers(video: VideoSource, det: KeypointDetector, lift: Lifter, recorder: Recorder,
-                          timeout_s: float) -> None:
-    """Wait until every publisher on the data path sees its subscribers (DDS discovery is asynchronous)."""
-    image_readers = 2 if recorder.renders else 1  # detector (+ recorder drawing the overlay)
+def wait_for_graph(matched: Callable[[], bool], timeout_s: float) -> None:
+    """Wait until ``matched()``: every publisher on the data path sees its subscribers (DDS discovery is
+    asynchronous)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if (video.image_pub.get_subscription_count() >= image_readers
-                and det.skeletons_pub.get_subscription_count() >= 2  # lifter, recorder
-                and lift.skeletons_pub.get_subscription_count() >= 1):
+        if matched():
             return
         time.sleep(0.05)
     raise TimeoutError(f"DDS discovery did not match the pipeline's publishers and subscribers within {timeout_s} s")

@@ -146,11 +146,11 @@ class VideoSource(Node):
                 waiting_logged = True
             time.sleep(0.05)
 
-    def _read(self) -> Iterator[np.ndarray]:
-        """Frames as published: RGB, letterboxed to the output size; a looping file starts again at its end."""
+    def _read(self, loop: bool) -> Iterator[np.ndarray]:
+        """Frames as published: RGB, letterboxed to the output size; with ``loop`` a file starts again at its end."""
         while not self._stop.is_set():
             ok, bgr = self._capture.read()
-            if not ok and self._is_file and self.p["loop"]:
+            if not ok and self._is_file and loop:
                 self._capture.set(cv2.CAP_PROP_POS_FRAMES, self.p["start_frame"])
                 ok, bgr = self._capture.read()
             if not ok:
@@ -162,8 +162,8 @@ class VideoSource(Node):
         """What to publish, at most max_frames of it: read live, or decoded beforehand with ``preload``."""
         limit = self.p["max_frames"] or None
         if not self.p["preload"]:
-            return islice(self._read(), limit)
-        frames = list(islice(self._read(), min(limit or PRELOAD_MAX_FRAMES, PRELOAD_MAX_FRAMES)))
+            return islice(self._read(self.p["loop"]), limit)
+        frames = list(islice(self._read(loop=False), min(limit or PRELOAD_MAX_FRAMES, PRELOAD_MAX_FRAMES)))
         if len(frames) == PRELOAD_MAX_FRAMES:
             self.get_logger().warning(f"preload keeps the first {PRELOAD_MAX_FRAMES} frames only")
         self.get_logger().info(f"preloaded {len(frames)} frames")
@@ -176,6 +176,8 @@ class VideoSource(Node):
         period = 0.0 if self.p["as_fast_as_possible"] or not self._is_file else 1.0 / (self.p["fps"] or self.source_fps)
         next_time = time.monotonic()
         for rgb in frames:
+            if self._stop.is_set():
+                break
             if period:
                 next_time += period
                 time.sleep(max(0.0, next_time - time.monotonic()))

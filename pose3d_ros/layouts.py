@@ -92,7 +92,42 @@ BLAZEPOSE33 = Layout("blazepose33", _BLAZE, _bones(_BLAZE, [
     ("right_wrist", "right_index"),
 ]))
 
-LAYOUTS = {layout.name: layout for layout in (H36M17, COCO17, BLAZEPOSE33)}
+# OpenPose's COCO-18 order, which ROS4HRI's hri_msgs/Skeleton2D uses (its NOSE = 0 ... RIGHT_EAR = 17 codes).
+_OPENPOSE = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist",
+    "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "left_eye", "right_eye",
+    "left_ear", "right_ear",
+)
+OPENPOSE18 = Layout("openpose18", _OPENPOSE, _bones(_OPENPOSE, [
+    ("neck", "nose"), ("neck", "right_shoulder"), ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+    ("neck", "left_shoulder"), ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    ("neck", "right_hip"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("neck", "left_hip"),
+    ("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("nose", "left_eye"), ("nose", "right_eye"),
+    ("left_eye", "left_ear"), ("right_eye", "right_ear"),
+]))
+
+LAYOUTS = {layout.name: layout for layout in (H36M17, COCO17, BLAZEPOSE33, OPENPOSE18)}
+
+# Each OpenPose-18 joint as the H36M-17 joint that is the same point; eyes and ears have none.
+OPENPOSE18_FROM_H36M17: dict[str, str | None] = {
+    "nose": "neck_nose", "neck": "thorax", "right_shoulder": "right_shoulder", "right_elbow": "right_elbow",
+    "right_wrist": "right_wrist", "left_shoulder": "left_shoulder", "left_elbow": "left_elbow",
+    "left_wrist": "left_wrist", "right_hip": "right_hip", "right_knee": "right_knee", "right_ankle": "right_ankle",
+    "left_hip": "left_hip", "left_knee": "left_knee", "left_ankle": "left_ankle", "left_eye": None,
+    "right_eye": None, "left_ear": None, "right_ear": None,
+}
+
+
+def openpose18_from_h36m17(points: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """H36M-17 keypoints (17, D) and confidence (17,) -> OpenPose-18 (18, D), (18,); joints H36M lacks (eyes,
+    ears) are zeros with confidence 0."""
+    out = np.zeros((OPENPOSE18.num_joints, points.shape[-1]), points.dtype)
+    conf = np.zeros(OPENPOSE18.num_joints, confidence.dtype)
+    for i, name in enumerate(OPENPOSE18.names):
+        source = OPENPOSE18_FROM_H36M17[name]
+        if source is not None:
+            out[i], conf[i] = points[H36M17.index[source]], confidence[H36M17.index[source]]
+    return out, conf
 
 # How each Human3.6M joint is made from face/limb keypoints (COCO and BlazePose share these names).
 # H36M's spine sits halfway up the torso and its head joint is the top of the head: the ear mid-point

@@ -236,3 +236,40 @@ def test_lifter_without_its_model_reports_an_error_and_stays_up(ros_graph, tmp_p
     sender.skeletons.publish(skeletons_msg(1, person_px()))
     published = len(probe.got["/diagnostics"])
     wait_for(lambda: len(probe.got["/diagnostics"]) >= published + 2, what="the node still reporting after input")
+
+
+def test_lifter_follows_a_camera_that_changes_resolution_mid_stream(lifter):
+    """A driver restarted at twice the resolution: CameraInfo and 2D both switch to 1280x960. The frame caught in
+    between (2D already at 1280x960, CameraInfo still 640x480) is lifted with scaled intrinsics and counted; once
+    both agree nothing is counted, and the person stays where they are, on the same track."""
+    node, sender, probe = lifter
+    person = person_px()
+    calibrated = CameraModel(np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), WIDTH, HEIGHT)
+    double = CameraModel(np.diag([2.0, 2.0, 1.0]) @ calibrated.K, 2 * WIDTH, 2 * HEIGHT)
+
+    def at_double(stamp_s: int) -> Skeleton2DArray:
+        msg = skeletons_msg(stamp_s, 2 * person)
+        msg.image_width, msg.image_height = 2 * WIDTH, 2 * HEIGHT
+        return msg
+
+    def root(n: int) -> np.ndarray:
+        body = probe.got["skeletons_3d"][n].skeletons[0].body.position
+        return np.array([body.x, body.y, body.z])
+
+    sender.infos.publish(camera_info_msg(_image(1).header, calibrated))
+    wait_for(lambda: node._camera is not None and node._camera.width == WIDTH, what="the 640x480 CameraInfo")
+    sender.skeletons.publish(skeletons_msg(1, person))
+    wait_for(lambda: len(probe.got["skeletons_3d"]) == 1, what="3D output at 640x480")
+    sender.skeletons.publish(at_double(2))
+    wait_for(lambda: len(probe.got["skeletons_3d"]) == 2, what="3D output of the frame caught in between")
+    assert node.health.counts["camera_info_size"] == 1
+    assert "intrinsics scaled" in node.health.last_message["camera_info_size"]
+    sender.infos.publish(camera_info_msg(_image(3).header, double))
+    wait_for(lambda: node._camera.width == 2 * WIDTH, what="the 1280x960 CameraInfo")
+    for stamp_s in (3, 4):
+        sender.skeletons.publish(at_double(stamp_s))
+        wait_for(lambda n=stamp_s: len(probe.got["skeletons_3d"]) == n, what="3D output at 1280x960")
+    assert node.health.counts["camera_info_size"] == 1, "counted although CameraInfo and 2D agree"
+    assert {s.track_id for m in probe.got["skeletons_3d"] for s in m.skeletons} == {1}
+    for n in (1, 2, 3):
+        assert np.linalg.norm(root(n) - root(0)) < 0.05, f"message {n} moved the person"

@@ -7,6 +7,7 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
+from pose3d_ros.bodies import BodyRegistry
 from pose3d_ros.body import body_rotation
 from pose3d_ros.camera import ROOT_FROM_KEYPOINTS, CameraModel
 from pose3d_ros.image import ImageFormatError, rgb_to_image_fields
@@ -88,24 +89,32 @@ def test_skeletons_3d_keep_header_joints_and_body_pose():
                                    atol=1e-9)
 
 
-def test_transforms_compose_back_to_camera_frame_joints():
+def _pose_matrix(t) -> np.ndarray:
+    r, p = t.transform.rotation, t.transform.translation
+    pose = np.eye(4)
+    pose[:3, :3] = transforms3d.quaternions.quat2mat([r.w, r.x, r.y, r.z])
+    pose[:3, 3] = [p.x, p.y, p.z]
+    return pose
+
+
+def test_transforms_are_the_body_in_the_camera_and_rep155_links_down_the_urdf_tree():
     people = [_person_3d(2), _person_3d(9)]
-    tfs = conversions.transforms(HEADER, people)
-    assert len(tfs) == 2 * 18
+    poses = BodyRegistry(seed=1).update(0, [(p.track_id, (p.joints_cam_m - p.joints_cam_m[0]) @ p.body_rotation)
+                                            for p in people])
+    tfs = conversions.transforms(HEADER, people, poses)
     by_child = {t.child_frame_id: t for t in tfs}
-    assert len(by_child) == len(tfs)
-    for person in people:
-        body = by_child[f"body_{person.track_id}"]
-        assert body.header.frame_id == "cam_optical" and body.header.stamp == HEADER.stamp
-        r = body.transform.rotation
-        rotation = transforms3d.quaternions.quat2mat([r.w, r.x, r.y, r.z])
-        origin = np.array([body.transform.translation.x, body.transform.translation.y, body.transform.translation.z])
-        for name, joint_m in zip(H36M17.names, person.joints_cam_m, strict=True):
-            joint = by_child[f"{name}_{person.track_id}"]
-            assert joint.header.frame_id == f"body_{person.track_id}" and joint.header.stamp == HEADER.stamp
-            assert joint.transform.rotation.w == pytest.approx(1.0)
-            t = joint.transform.translation
-            np.testing.assert_allclose(rotation @ [t.x, t.y, t.z] + origin, joint_m, atol=1e-6)
+    assert len(by_child) == len(tfs) == 2 * len(poses[0].body.model.link_names)
+    assert all(t.header.stamp == HEADER.stamp for t in tfs)
+    for person, pose in zip(people, poses):
+        suffix = f"_{pose.body.body_id}"
+        body = by_child[f"body{suffix}"]
+        assert body.header.frame_id == "cam_optical"
+        np.testing.assert_allclose(_pose_matrix(body)[:3, 3], person.joints_cam_m[0], atol=1e-6)
+        np.testing.assert_allclose(_pose_matrix(body)[:3, :3], person.body_rotation, atol=1e-6)
+        for joint in pose.body.model.joints:  # each link in its URDF parent; composed, the forward kinematics
+            t = by_child[joint.child + suffix]
+            assert t.header.frame_id == joint.parent + suffix
+            np.testing.assert_allclose(pose.links[joint.parent] @ _pose_matrix(t), pose.links[joint.child], atol=1e-6)
 
 
 def test_markers_three_per_person_with_ids_and_lifetime():

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -18,6 +19,7 @@ from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from conftest import make_probe, wait_for, wait_quiet
+from pose3d_ros.human_model import HumanModel
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from pose3d_ros.ros import share_dir
@@ -61,11 +63,12 @@ def _check_outputs(got: dict[str, list], frame_id: str = "camera_optical_frame")
         assert 0.5 < span < 2.5, f"a person spans {span:.2f} m; expected a human size"
     transforms = [t for m in got["/tf"] for t in m.transforms]
     parents = {t.child_frame_id: t.header.frame_id for t in transforms}
-    ids = {s.track_id for s in people}
-    for track in ids:
-        assert parents[f"body_{track}"] == frame_id
-        for joint in H36M17.names:
-            assert parents[f"{joint}_{track}"] == f"body_{track}"
+    body_ids = {s.body_id for s in people}
+    assert all(len(body_id) == 5 for body_id in body_ids), f"body ids {body_ids}"
+    for body_id in body_ids:  # REP-155: body_<id> in the camera frame, the human model's links below it
+        assert parents[f"body_{body_id}"] == frame_id
+        for joint in HumanModel().joints:
+            assert parents[f"{joint.child}_{body_id}"] == f"{joint.parent}_{body_id}"
     assert {_stamp(t) for t in transforms} <= image_stamps
     markers = [mk for m in got["skeleton_markers"] for mk in m.markers]
     assert {mk.header.frame_id for mk in markers} == {frame_id}
@@ -104,8 +107,10 @@ def test_two_people_come_out_as_two_stable_tracks_with_tf_frames(ros_graph):
     for m in arrays:
         pelvis = [np.array([s.body.position.x, s.body.position.y, s.body.position.z]) for s in m.skeletons]
         assert len(pelvis) < 2 or np.linalg.norm(pelvis[0] - pelvis[1]) > 0.5, "two skeletons on one person"
+    body_ids = {s.body_id for m in arrays for s in m.skeletons}
+    assert len(body_ids) == 2, f"body ids {sorted(body_ids)}; expected one per track"
     bodies = {t.child_frame_id for m in got["/tf"] for t in m.transforms if t.child_frame_id.startswith("body_")}
-    assert bodies == {f"body_{i}" for i in ids}
+    assert bodies == {f"body_{i}" for i in body_ids}
 
 
 def test_the_video_waits_for_the_graph_it_feeds(ros_graph):
@@ -239,3 +244,23 @@ def test_either_node_killed_and_restarted_mid_stream_output_resumes_within_2_s(r
             process.wait(timeout=15)
     for log in tmp_path.glob("*.log"):
         assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_the_composed_pipeline_stops_cleanly_on_a_signal_while_busy(ros_graph, tmp_path, stop):
+    """The one-process graph (with its video source, looping) ends on Ctrl-C or a service manager's SIGTERM
+    mid-stream: exit code 0, no traceback, nothing left running."""
+    probe = ros_graph.add(make_probe({"skeletons_3d": (Skeleton3DArray, PROBE_RESULTS)}))
+    log = tmp_path / "pipeline.log"
+    process = subprocess.Popen(
+        [sys.executable, str(Path(sys.prefix) / "lib" / "pose3d_ros" / "pipeline"), "--video-source", "--ros-args",
+         "--params-file", str(share_dir() / "config" / "pose3d_ros.yaml"), "-p", "loop:=true"],
+        env=dict(os.environ, PYTHONPATH=""), stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    try:
+        _first_new(probe.got["skeletons_3d"], 0, 60, "3D output of the composed pipeline")
+        process.send_signal(stop)
+        assert process.wait(timeout=15) == 0, log.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]

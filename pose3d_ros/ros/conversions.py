@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import transforms3d
-from builtin_interfaces.msg import Duration
+from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point, Pose, TransformStamped
 from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from pose3d_ros.bodies import BodyPose
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.image import image_to_rgb
 from pose3d_ros.layouts import H36M17, Layout
@@ -91,52 +94,60 @@ def _pose(position: np.ndarray, rotation: np.ndarray) -> Pose:
     return pose
 
 
-def skeletons_3d_msg(header: Header, people: list[Person3D], lookahead_ns: int = 0) -> Skeleton3DArray:
+def skeletons_3d_msg(header: Header, people: list[Person3D], lookahead_ns: int = 0,
+                     body_ids: dict[int, str] | None = None) -> Skeleton3DArray:
+    """People -> Skeleton3DArray; ``body_ids``: track id -> REP-155 body id (absent: '')."""
     msg = Skeleton3DArray(header=header)
     lookahead = Duration(sec=lookahead_ns // 1_000_000_000, nanosec=lookahead_ns % 1_000_000_000)
+    body_ids = body_ids or {}
     for p in people:
         msg.skeletons.append(Skeleton3D(
-            track_id=int(p.track_id), layout=H36M17.name, root_source=int(p.root_source),
-            body=_pose(p.joints_cam_m[0], p.body_rotation),
+            track_id=int(p.track_id), body_id=body_ids.get(p.track_id, ""), layout=H36M17.name,
+            root_source=int(p.root_source), body=_pose(p.joints_cam_m[0], p.body_rotation),
             joints=[Point(x=float(x), y=float(y), z=float(z)) for x, y, z in p.joints_cam_m],
             confidence=p.confidence.astype(np.float32).tolist(), lookahead=lookahead,
         ))
     return msg
 
 
-def body_frame(track_id: int) -> str:
+def body_frame(body_id: str) -> str:
     """TF frame of a person's body (REP-155): origin at the pelvis, x forward, y left, z up."""
-    return f"body_{track_id}"
+    return f"body_{body_id}"
 
 
-def joint_frame(joint: str, track_id: int) -> str:
-    """TF frame of one joint (REP-155 suffix convention), e.g. ``left_wrist_3``; a child of ``body_<id>``."""
-    return f"{joint}_{track_id}"
+def transforms(header: Header, people: list[Person3D], poses: list[BodyPose]) -> list[TransformStamped]:
+    """Per person, ``body_<id>`` in the camera frame, and each link of REP-155's human model ``<link>_<id>`` in its
+    URDF parent link, as robot_state_publisher would send them for the body's joint states and URDF.
 
-
-def transforms(header: Header, people: list[Person3D]) -> list[TransformStamped]:
-    """``body_<id>`` in the camera frame, and each joint ``<joint>_<id>`` in its body frame (axes of the body)."""
+    people[i] and poses[i] are the same person.
+    """
     out = []
-    identity = np.eye(3)
-    for p in people:
-        body = body_frame(p.track_id)
-        origin = p.joints_cam_m[0].astype(np.float64)
-        out.append(_transform(header, header.frame_id, body, _pose(origin, p.body_rotation)))
-        joints_body = (p.joints_cam_m - origin) @ p.body_rotation
-        for name, position in zip(H36M17.names, joints_body):
-            out.append(_transform(header, body, joint_frame(name, p.track_id), _pose(position, identity)))
+    for person, pose in zip(people, poses):
+        body_id = pose.body.body_id
+        body = _pose(person.joints_cam_m[0].astype(np.float64), person.body_rotation)
+        p, o = body.position, body.orientation
+        out.append(_transform(header.stamp, header.frame_id, body_frame(body_id), (p.x, p.y, p.z),
+                              (o.w, o.x, o.y, o.z)))
+        angles = iter(pose.angles.tolist())
+        for joint in pose.body.model.joints:  # URDF: child = parent * translation(xyz) * rotation(axis, angle)
+            half = next(angles) / 2 if joint.kind == "revolute" else 0.0
+            sin = math.sin(half)
+            x, y, z = joint.axis
+            out.append(_transform(header.stamp, f"{joint.parent}_{body_id}", f"{joint.child}_{body_id}", joint.xyz_m,
+                                  (math.cos(half), sin * x, sin * y, sin * z)))
     return out
 
 
-def _transform(header: Header, parent: str, child: str, pose: Pose) -> TransformStamped:
+def _transform(stamp: Time, parent: str, child: str, xyz: tuple[float, float, float],
+               wxyz: tuple[float, float, float, float]) -> TransformStamped:
+    """``child`` in ``parent``: translation ``xyz`` (m), rotation quaternion ``wxyz``."""
     t = TransformStamped()
-    t.header.stamp = header.stamp
+    t.header.stamp = stamp
     t.header.frame_id = parent
     t.child_frame_id = child
-    t.transform.translation.x = pose.position.x
-    t.transform.translation.y = pose.position.y
-    t.transform.translation.z = pose.position.z
-    t.transform.rotation = pose.orientation
+    translation, rotation = t.transform.translation, t.transform.rotation
+    translation.x, translation.y, translation.z = (float(v) for v in xyz)
+    rotation.w, rotation.x, rotation.y, rotation.z = (float(v) for v in wxyz)
     return t
 
 

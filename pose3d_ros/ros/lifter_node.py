@@ -5,7 +5,9 @@ window per track and lifts each person's newest frame. A model that reads image 
 ``image_raw`` (the detector's images) and lifts each message with the image of exactly its stamp. Publishes, all
 with the source image's header:
 ``skeletons_3d`` (pose3d_ros/Skeleton3DArray, metres, camera optical frame), ``/tf`` (``body_<id>`` in the
-camera frame and ``<joint>_<id>`` in each body frame, REP-155 names) and ``skeleton_markers`` (MarkerArray).
+camera frame and the links of REP-155's human model, ``<link>_<id>``, in their parent links),
+``skeleton_markers`` (MarkerArray) and ROS4HRI's ``/humans/bodies/...`` tree (ros/hri.py). Each person is one
+REP-155 body with a 5-letter id (bodies.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
+from pose3d_ros.bodies import BodyRegistry
 from pose3d_ros.body import body_rotation
 from pose3d_ros.camera import CameraInfoError, CameraModel
 from pose3d_ros.image import ImageFormatError, depth_to_metres
@@ -39,6 +42,7 @@ from pose3d_ros.ros.conversions import (
     transforms,
 )
 from pose3d_ros.ros.diagnostics import Health
+from pose3d_ros.ros.hri import HriBodies
 from pose3d_ros.ros.params import declare
 
 PARAMETERS = {
@@ -55,7 +59,12 @@ PARAMETERS = {
     "use_depth": (False, "Refine each person's distance with a depth image registered to the colour image, "
                          "topic 'depth' (16UC1 mm or 32FC1 m; remap it, e.g. to aligned_depth_to_color/image_raw)"),
     "depth_max_age_s": (0.05, "A depth image is used for keypoints at most this far apart in time (seconds)"),
-    "publish_tf": (True, "Publish body_<id> and <joint>_<id> frames on /tf"),
+    "publish_tf": (True, "Publish body_<id> and the links of REP-155's human model (<link>_<id>) on /tf"),
+    "hri": (True, "Publish ROS4HRI's REP-155 topic tree: /humans/bodies/tracked, and per body roi, skeleton2d, "
+                  "joint_states and its URDF (/humans/bodies/<id>/urdf, parameter human_description_<id>)"),
+    "hri_cropped": (False, "Also publish /humans/bodies/<id>/cropped: the body's box cut from image_raw (an image "
+                           "per person per frame; subscribes image_raw)"),
+    "hri_grace_s": (5.0, "Publishers of a body that left are destroyed this many seconds after it was last seen"),
     "publish_markers": (True, "Publish skeleton_markers (visualization_msgs/MarkerArray) for rviz"),
     "marker_lifetime_s": (0.5, "Markers of a person who is no longer seen vanish after this many seconds"),
     "min_marker_confidence": (0.3, "Joints below this 2D confidence are not drawn"),
@@ -64,8 +73,8 @@ PARAMETERS = {
     "lookahead_adds_latency": (False, "Add each frame's age at publish time to lookahead_s, so the prediction is "
                                       "for the moment it is published"),
     "lookahead_history": (6, "Frames of each person's motion fitted for the prediction"),
-    "image_cache_size": (8, "Models that read image crops: newest images on 'image_raw' kept to match "
-                            "skeletons_2d by stamp; more than the detector's delay in frames"),
+    "image_cache_size": (8, "Models that read image crops, and hri_cropped: newest images on 'image_raw' kept to "
+                            "match skeletons_2d by stamp; more than the detector's delay in frames"),
 }
 
 
@@ -97,6 +106,9 @@ class Lifter(Node):
         if self.p["lookahead_s"] > 0 or self.p["lookahead_adds_latency"]:
             self._motion = MotionExtrapolator(self.p["lookahead_history"], self.p["max_people"])
             self._ahead_pub = self.create_publisher(Skeleton3DArray, "skeletons_3d_ahead", qos.RESULTS)
+        self._bodies = BodyRegistry(self.p["max_gap_s"], 4 * self.p["max_people"])
+        self._hri = (HriBodies(self, self.p["hri_grace_s"], 4 * self.p["max_people"], self.p["hri_cropped"])
+                     if self.p["hri"] else None)
         self._tf_pub = self.create_publisher(TFMessage, "/tf", qos.TF) if self.p["publish_tf"] else None
         self._marker_pub = (self.create_publisher(MarkerArray, "skeleton_markers", qos.RESULTS)
                             if self.p["publish_markers"] else None)
@@ -106,7 +118,7 @@ class Lifter(Node):
             self.create_subscription(Image, "depth", self._on_depth, qos.SENSOR)
         # (stamp_ns, image) of the newest images, only for a model that reads crops: keypoint models pay nothing.
         self._images: deque[tuple[int, Image]] | None = None
-        if self.stage is not None and self.stage.crop_size:
+        if self.stage is not None and (self.stage.crop_size or self._hri is not None and self.p["hri_cropped"]):
             self._images = deque(maxlen=max(1, self.p["image_cache_size"]))
             self.create_subscription(Image, "image_raw", self._on_image, qos.SENSOR)
         self.create_subscription(Skeleton2DArray, "skeletons_2d", self._on_skeletons, qos.RESULTS)
@@ -131,18 +143,20 @@ class Lifter(Node):
 
     def _image_for(self, t_ns: int) -> np.ndarray | None:
         """The cached image of exactly stamp ``t_ns`` as (H, W, 3) uint8 RGB; None (counted) when there is none."""
+        consequence = "frame not lifted (this model reads image crops" if self.stage.crop_size else (
+            "no /humans/bodies/<id>/cropped this frame (hri_cropped")
         msg = next((m for stamp, m in reversed(self._images) if stamp == t_ns), None)
         if msg is None:
             cached = (f"{len(self._images)} cached, stamps {self._images[0][0]}..{self._images[-1][0]} ns"
                       if self._images else "none cached")
             self.health.problem("image_dropped", f"no image on {self.resolve_topic_name('image_raw')} with the "
-                                f"skeletons' stamp {t_ns} ns ({cached}); frame not lifted (this model reads image "
-                                "crops; expected the detector's images, or a larger image_cache_size)")
+                                f"skeletons' stamp {t_ns} ns ({cached}); {consequence}; expected the detector's "
+                                "images, or a larger image_cache_size)")
             return None
         try:
             return image_msg_to_rgb(msg)
         except ImageFormatError as err:
-            self.health.problem("bad_image", f"{err}; frame not lifted")
+            self.health.problem("bad_image", f"{err}; {consequence})")
             return None
 
     def _depth_for(self, t_ns: int) -> np.ndarray | None:
@@ -192,29 +206,44 @@ class Lifter(Node):
         for text in rejected:
             self.health.problem("bad_layout", f"{text}; skeleton skipped")
         depth_m = self._depth_for(t_ns) if self.p["use_depth"] else None
-        rgb = self._image_for(t_ns) if self._images is not None and people else None
+        rgb = self._image_for(t_ns) if self._images is not None and people else None  # crops, or hri_cropped
         people_3d, issues = self.stage.process(t_ns, people, camera, depth_m, rgb)
         for issue in issues:
             if issue.kind != "image_missing":  # _image_for has already counted and said why
                 self.health.problem(issue.kind, issue.message)
         kinds = {issue.kind for issue in issues}
-        if "time_jump_back" in kinds and self._ahead_pub is not None:
-            self._motion.reset()
+        if "time_jump_back" in kinds:
+            self._reset_bodies()
         if kinds & {*IMAGE_ISSUES, "stamp_out_of_order"}:
             return  # not lifted: an empty message would say that nobody is there
-        self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d))
+        self._bodies.gone(t_ns)
+        poses = self._bodies.update(t_ns, [(p.track_id, (p.joints_cam_m - p.joints_cam_m[0]) @ p.body_rotation)
+                                           for p in people_3d])
+        body_ids = {pose.body.track_id: pose.body.body_id for pose in poses}
+        self.skeletons_pub.publish(skeletons_3d_msg(msg.header, people_3d, body_ids=body_ids))
         self.latency_s.append((self.get_clock().now().nanoseconds - t_ns) * 1e-9)
         self.messages_published += 1
         self.skeletons_published += len(people_3d)
         if self._ahead_pub is not None:
-            self._publish_ahead(msg.header, t_ns, people_3d)
+            self._publish_ahead(msg.header, t_ns, people_3d, body_ids)
         if self._tf_pub is not None and people_3d:
-            self._tf_pub.publish(TFMessage(transforms=transforms(msg.header, people_3d)))
+            self._tf_pub.publish(TFMessage(transforms=transforms(msg.header, people_3d, poses)))
+        if self._hri is not None:
+            self._hri.publish(msg.header, msg.image_width, msg.image_height, poses,
+                              {p.track_id: p for p in people}, rgb)
         if self._marker_pub is not None and people_3d:
             self._marker_pub.publish(skeleton_markers(msg.header, people_3d, self.p["marker_lifetime_s"],
                                                       self.p["min_marker_confidence"]))
 
-    def _publish_ahead(self, header, t_ns: int, people_3d: list[Person3D]) -> None:
+    def _reset_bodies(self) -> None:
+        """Time jumped back: motion histories and bodies start over (ids are new, never reused)."""
+        if self._ahead_pub is not None:
+            self._motion.reset()
+        self._bodies.reset()
+        if self._hri is not None:
+            self._hri.reset()
+
+    def _publish_ahead(self, header, t_ns: int, people_3d: list[Person3D], body_ids: dict[int, str]) -> None:
         """Each person's pose predicted ``lookahead`` past the image stamp, on skeletons_3d_ahead."""
         self._motion.drop_stale(t_ns)
         lookahead_ns = int(self.p["lookahead_s"] * 1e9)
@@ -225,7 +254,7 @@ class Lifter(Node):
             self._motion.update(p.track_id, t_ns, p.joints_cam_m)
             joints = self._motion.predict(p.track_id, lookahead_ns * 1e-9).astype(np.float32)
             ahead.append(replace(p, joints_cam_m=joints, body_rotation=body_rotation(joints[None])[0]))
-        self._ahead_pub.publish(skeletons_3d_msg(header, ahead, lookahead_ns))
+        self._ahead_pub.publish(skeletons_3d_msg(header, ahead, lookahead_ns, body_ids))
 
 
 def main(args: list[str] | None = None) -> None:

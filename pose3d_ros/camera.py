@@ -16,6 +16,7 @@ import numpy as np
 ROOT_FROM_KEYPOINTS = 0
 ROOT_FROM_DEPTH = 1
 ROOT_ASSUMED_DEPTH = 2
+ROOT_FROM_FLOOR = 3  # the body size, and so the distance, from the person's feet on a known floor (floor.py)
 
 # Field of view assumed when CameraInfo carries no calibration (all-zero K): typical of webcams and phones.
 NOMINAL_HORIZONTAL_FOV_DEG = 60.0

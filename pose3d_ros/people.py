@@ -29,7 +29,7 @@ class Person3D:
     joints_cam_m: (J, 3) float32 metres; confidence: (J,) float32 in [0, 1].
     body_rotation: (3, 3) rotation of the body frame (x forward, y left, z up) in the camera frame;
     its origin is the pelvis, joints_cam_m[0].
-    root_source: one of camera.ROOT_FROM_KEYPOINTS, ROOT_FROM_DEPTH, ROOT_ASSUMED_DEPTH.
+    root_source: one of camera.ROOT_FROM_KEYPOINTS, ROOT_FROM_DEPTH, ROOT_ASSUMED_DEPTH, ROOT_FROM_FLOOR.
     """
 
     track_id: int

@@ -2,7 +2,7 @@
 
     KeypointStage: RGB image -> detector -> Human3.6M-17 keypoints -> tracker -> side-swap guard -> list[Person2D]
     LiftStage:     list[Person2D] -> per-track causal windows [+ image crops] -> lifter -> camera-frame placement
-                   -> list[Person3D]
+                   [on the floor] -> list[Person3D]
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from pose3d_ros.buffer import CausalBuffer
 from pose3d_ros.camera import (
     ROOT_ASSUMED_DEPTH,
     ROOT_FROM_DEPTH,
+    ROOT_FROM_FLOOR,
     ROOT_FROM_KEYPOINTS,
     CameraModel,
     place_root,
     refine_root_with_depth,
 )
 from pose3d_ros.detect import Detector, to_layout
+from pose3d_ros.floor import Floor, TrackScales, place_on_floor
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
 from pose3d_ros.lift.crops import crop_people
@@ -93,7 +95,8 @@ class LiftStage:
     outside_margin: keypoints farther outside the image than this fraction of its size are treated as missing.
     max_people: most people lifted from one message (the most confident); a track id given twice counts once.
     A lifter whose ``crop_size`` is > 0 also reads each person's image crop (lift/crops.py), cut here from the
-    image given to ``process``. Time that jumps back starts over (timeline.py); a frame slightly out of order
+    image given to ``process``. With a floor, each track keeps the body size its foot contacts give
+    (floor.TrackScales). Time that jumps back starts over (timeline.py); a frame slightly out of order
     is skipped.
     """
 
@@ -105,18 +108,26 @@ class LiftStage:
         self.buffer = CausalBuffer(lifter.receptive_field, H36M17.num_joints, max_people, max_gap_s)
         self.outside_margin = outside_margin
         self.timeline = Timeline(jump_back_s)
+        self.scales = TrackScales()
 
     def reset(self) -> None:
-        """Forget every causal window."""
+        """Forget every causal window and every track's size from the floor."""
         self.buffer.reset()
+        self.scales.reset()
 
     def process(self, stamp_ns: int, people: list[Person2D], camera: CameraModel,
-                depth_m: np.ndarray | None = None,
-                rgb: np.ndarray | None = None) -> tuple[list[Person3D], list[Issue]]:
+                depth_m: np.ndarray | None = None, rgb: np.ndarray | None = None,
+                floor: Floor | None = None) -> tuple[list[Person3D], list[Issue]]:
         """Return the 3D skeletons of ``people`` at ``stamp_ns``, and the input issues met on the way.
 
+        floor: the floor below a calibrated camera, if known. A track that has stood on it gets its body size
+        from its foot contacts (floor.place_on_floor, floor.TrackScales), kept while it is followed, also in
+        frames without contact or floor: its joints are scaled to that size and placed from the keypoints,
+        which puts them at the distance that size implies (root_source ROOT_FROM_FLOOR). Others are placed as
+        without a floor.
         depth_m: optional (H, W) depth in metres registered to the image (NaN where missing); where it covers
-        enough joints, it refines each person's distance (root_source ROOT_FROM_DEPTH).
+        enough joints, it refines the distance of each person not sized by the floor (root_source
+        ROOT_FROM_DEPTH): the floor gives size and distance together, depth only the distance.
         rgb: the (H, W, 3) uint8 image the keypoints come from, camera.width x camera.height; read only when
         the lifter takes image crops (crop_size > 0). Without a usable one such a lifter lifts nobody (Issue
         "image_missing", "image_size" or "image_format"), while the keypoints still enter the windows.
@@ -145,14 +156,25 @@ class LiftStage:
             joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera, crops).astype(np.float64)
         else:
             joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera).astype(np.float64)
-        root_m = place_root(joints_rel_m, keypoints_px[:, -1], confidence[:, -1], camera)
         sources = np.full(len(lifted), ROOT_FROM_KEYPOINTS if camera.calibrated else ROOT_ASSUMED_DEPTH)
+        sized = np.zeros(len(lifted), bool)
+        self.scales.keep(self.buffer)  # the tracks whose windows were dropped or evicted lose their size too
+        if camera.calibrated:  # foot rays and metric sizes need real intrinsics
+            scale, on_floor = np.ones(len(lifted)), np.zeros(len(lifted), bool)
+            if floor is not None:
+                _, scale, on_floor = place_on_floor(joints_rel_m, keypoints_px[:, -1], confidence[:, -1], camera,
+                                                    floor)
+            size = self.scales.update([p.track_id for p in lifted], stamp_ns, scale, on_floor)
+            sized = np.isfinite(size)
+            joints_rel_m *= np.where(sized, size, 1.0)[:, None, None]
+            sources[sized] = ROOT_FROM_FLOOR
+        root_m = place_root(joints_rel_m, keypoints_px[:, -1], confidence[:, -1], camera)
         if depth_m is not None:
             if depth_m.shape != (camera.height, camera.width):
                 issues.append(Issue("depth_size", f"depth image is {depth_m.shape[1]}x{depth_m.shape[0]}; expected "
                                                   f"{camera.width}x{camera.height} (registered to the image); unused"))
             else:
-                for i in range(len(lifted)):
+                for i in np.flatnonzero(~sized):
                     refined = refine_root_with_depth(joints_rel_m[i], root_m[i], keypoints_px[i, -1],
                                                      confidence[i, -1], depth_m)
                     if refined is not None:

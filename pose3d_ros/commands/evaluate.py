@@ -5,7 +5,9 @@ On Pose2Sim's Demo_SinglePerson (one person, four calibrated cameras; the refere
 all four), each view is lifted on its own exactly as the ROS node does it. Prints markdown tables and writes
 them with plots into the output folder:
   1. P1, P2, acceleration error and root translation error per view, beside MediaPipe's world landmarks;
-  2. the held-out climb motion capture (never trained on) through virtual cameras, exact and noisy 2D;
+  2. placement with the floor known (the calibration's z = 0) against without: root error, size ratio and
+     the pose errors, per view; the held-out climb motion capture (never trained on) through virtual cameras,
+     exact and noisy 2D, without and with the floor;
   3. latency compensation: absolute joint error against the real future frame, holding the newest pose vs
      predicting it, on the lifted poses and on the reference itself (a perfect lifter);
   4. every person in view: the 2D front end's tracks on the demo video against a by-eye reference (share of
@@ -49,17 +51,6 @@ def lookahead_table(reference, lifted) -> str:
     return "\n".join(lines)
 
 
-def heldout_table(lifter) -> str:
-    from pose3d_ros.eval.heldout import evaluate_heldout
-
-    lines = ["| 2D input | frames scored | P1 | P2 | accel | root |", "|---|---|---|---|---|---|"]
-    for name, noisy in (("exact", False), ("detector-like noise", True)):
-        r = evaluate_heldout(lifter, noisy=noisy)
-        lines.append(f"| {name} | {r['frames_scored']}/{r['frames']} | {r['p1_mm']:.1f} | {r['p2_mm']:.1f} | "
-                     f"{r['accel_mm']:.1f} | {r['root_mm']:.1f} |")
-    return "\n".join(lines)
-
-
 def multiperson_demo_table() -> str:
     from pose3d_ros.eval.demo_people import evaluate_demo
 
@@ -73,6 +64,7 @@ def multiperson_demo_table() -> str:
 def run(args: argparse.Namespace) -> int:
     from pose3d_ros.eval.baseline import evaluate_mediapipe, plot_errors
     from pose3d_ros.eval.lifter import comparison_table, evaluate_lifter
+    from pose3d_ros.eval.placement import heldout_table, pose2sim_table
     from pose3d_ros.eval.pose2sim import load_reference
     from pose3d_ros.eval.pose2sim_multi import evaluate_multiperson
     from pose3d_ros.lift import make_lifter, resolve_model
@@ -82,13 +74,18 @@ def run(args: argparse.Namespace) -> int:
     reference = load_reference(args.cache)
     lifter = make_lifter(args.backend, model, num_threads=1)
     lifted = evaluate_lifter(reference, lifter)
+    on_floor = evaluate_lifter(reference, lifter, use_floor=True)
     mediapipe = evaluate_mediapipe(reference)
     sections = [
         f"# {model.name} on Pose2Sim Demo_SinglePerson (pose2sim {reference.pose2sim_version}, "
         f"{reference.keypoints_px.shape[1]} frames per view at {reference.fps:g} fps)",
         "## Per view, against the 4-view triangulated reference (mm; acceleration in mm/frame^2)",
         comparison_table(reference, lifted, mediapipe, "lifter"),
-        "## Held-out climb motion capture (sequence 4), 30 fps, virtual cameras (mm; accel in mm/frame^2)",
+        "## Placement with the floor known (the calibration's z = 0) and without, per view (mm; accel in "
+        "mm/frame^2)",
+        pose2sim_table(reference, lifted, on_floor),
+        "## Held-out climb motion capture (sequence 4), 30 fps, virtual cameras, without and with the floor "
+        "(the mocap's z = 0) (mm; accel in mm/frame^2)",
         heldout_table(lifter),
         "## Latency compensation: absolute joint error against the frame that look-ahead later (mm)",
         lookahead_table(reference, lifted),

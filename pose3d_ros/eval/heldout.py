@@ -9,25 +9,36 @@ Frames where a joint leaves the image or comes nearer than 0.5 m are not scored.
 a lifter that reads image crops gets crops rendered from each frame's true 3D (data/render.py, the synthetic
 images it trained on), cut where the node would cut them, so its figures here are in-domain for its image
 branch, unlike on Pose2Sim's real video.
+
+With ``use_floor`` each virtual camera also knows the floor below it: the mocap world's z = 0 plane (z up;
+standing ankles at 0.09-0.14 m, toes at 0.01-0.06 m). The climber stands on the floor in some frames and on
+holds and a box in others, so the root error is also split by whether the truth has a foot at floor level.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pose3d_ros.camera import CameraModel
+from pose3d_ros.camera import ROOT_FROM_FLOOR, CameraModel
 from pose3d_ros.data import mocap
 from pose3d_ros.data.augment import AugmentConfig, Batch, detector_noise, project, random_cameras, to_camera
 from pose3d_ros.eval.baseline import evaluate_view
 from pose3d_ros.eval.lifter import lift_sequence
-from pose3d_ros.eval.metrics import root_error_mm
+from pose3d_ros.eval.metrics import root_error_mm, size_ratio
+from pose3d_ros.floor import Floor
+from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
+
+# A frame has a foot on the floor when the truth's lowest ankle is this low (standing ankles: 0.087-0.137 m).
+FOOT_DOWN_M = 0.15
 
 
 def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0, segment_s: float = 4.0,
-                     noisy: bool = True, seed: int = 0) -> dict[str, float | int]:
-    """Mean P1, P2 (mm), acceleration error (mm/frame^2) and root error (mm) over the scored frames of the
-    held-out climb ``sequence`` (see pose3d_ros.data.mocap), and how many frames were scored."""
+                     noisy: bool = True, seed: int = 0, use_floor: bool = False) -> dict[str, float | int]:
+    """Mean P1, P2 (mm), acceleration error (mm/frame^2), root error (mm) and size ratio over the scored frames of
+    the held-out climb ``sequence`` (see pose3d_ros.data.mocap), and how many frames were scored. Also the root
+    error over frames with a foot on the floor (root_foot_down_mm) and without (root_raised_mm), and the share
+    of scored frames sized by the floor (floor_sized, root source ROOT_FROM_FLOOR; 0 without ``use_floor``)."""
     world = mocap.load_sequence(mocap.find_sequences()[sequence])[:: round(mocap.MOCAP_FPS / fps)]
     length = round(segment_s * fps)
     segments = world[: len(world) // length * length].reshape(-1, length, *world.shape[1:])
@@ -41,20 +52,30 @@ def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0
     visible = ((truth_cam_m[..., 2] > 0.5).all(-1) & (keypoints_px >= 0).all((-1, -2))
                & (keypoints_px < sizes[:, None, None, :]).all((-1, -2)))
     lifted = np.empty_like(truth_cam_m, dtype=np.float32)
+    sources = np.empty(visible.shape, int)
     for s in range(len(segments)):
         camera = CameraModel(K[s], int(sizes[s][0]), int(sizes[s][1]))
+        pose = np.eye(4)
+        pose[:3, :3], pose[:3, 3] = R[s].T, centre[s]
         seen, frames = lifter, None
         if lifter.crop_size:
             seen = _RenderedCrops(lifter, truth_cam_m[s], [seed, s])
             frames = seen.frames(camera)
-        lifted[s] = lift_sequence(seen, keypoints_px[s].astype(np.float32), confidence[s], camera, fps, frames)
+        lifted[s], sources[s] = lift_sequence(seen, keypoints_px[s].astype(np.float32), confidence[s], camera, fps,
+                                              frames, Floor.from_camera_pose(pose) if use_floor else None)
     lifted[~visible] = np.nan
     errors = [evaluate_view(lifted[s], truth_cam_m[s]) for s in range(len(segments))]
-    root = np.concatenate([root_error_mm(lifted[s], truth_cam_m[s]) for s in range(len(segments))])
+    root = np.stack([root_error_mm(lifted[s], truth_cam_m[s]) for s in range(len(segments))])
+    ankles = [H36M17.index["right_ankle"], H36M17.index["left_ankle"]]
+    foot_down = segments[..., ankles, 2].min(axis=-1) < FOOT_DOWN_M
+    size = np.stack([size_ratio(lifted[s], truth_cam_m[s], H36M17.bones) for s in range(len(segments))])
     return {"p1_mm": float(np.nanmean(np.concatenate([e.p1_mm for e in errors]))),
             "p2_mm": float(np.nanmean(np.concatenate([e.p2_mm for e in errors]))),
             "accel_mm": float(np.nanmean(np.concatenate([e.accel_mm for e in errors]))),
-            "root_mm": float(np.nanmean(root)), "frames_scored": int(visible.sum()), "frames": int(visible.size)}
+            "root_mm": float(np.nanmean(root)), "root_foot_down_mm": float(np.nanmean(root[foot_down])),
+            "root_raised_mm": float(np.nanmean(root[~foot_down])), "size_ratio": float(np.nanmean(size)),
+            "floor_sized": float((sources[visible] == ROOT_FROM_FLOOR).mean()),
+            "frames_scored": int(visible.sum()), "frames": int(visible.size)}
 
 
 class _RenderedCrops:

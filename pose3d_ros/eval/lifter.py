@@ -2,8 +2,9 @@
 
 Each view's undistorted MediaPipe keypoints stream frame by frame through the keypoint stage's side-swap
 guard and ``LiftStage`` (causal windows, lifter, camera-frame placement with that view's intrinsics), and the
-camera-frame output is scored against the 4-view triangulated reference: P1, P2, acceleration error and root
-translation error. A lifter that reads image crops gets each view's video frames, undistorted like its keypoints.
+camera-frame output is scored against the 4-view triangulated reference: P1, P2, acceleration error, root
+translation error and size ratio. A lifter that reads image crops gets each view's video frames, undistorted
+like its keypoints. With ``use_floor``, each view also knows the calibration's floor (world z = 0) below it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import numpy as np
 
 from pose3d_ros.camera import CameraModel
 from pose3d_ros.eval.baseline import ViewErrors, evaluate_view
-from pose3d_ros.eval.metrics import root_error_mm
+from pose3d_ros.eval.metrics import root_error_mm, size_ratio
 from pose3d_ros.eval.pose2sim import Pose2SimReference, view_frames
+from pose3d_ros.floor import Floor
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
 from pose3d_ros.people import Person2D
@@ -31,13 +33,17 @@ class LiftedView:
     joints_cam_m: np.ndarray
     errors: ViewErrors
     root_mm: np.ndarray  # (F,) distance between lifted and reference pelvis
+    size_ratio: np.ndarray  # (F,) summed bone lengths over the reference's
+    root_source: np.ndarray  # (F,) camera.ROOT_* of each frame, -1 where not lifted
 
 
 def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel,
-                  fps: float, frames: Iterable[np.ndarray] | None = None) -> np.ndarray:
+                  fps: float, frames: Iterable[np.ndarray] | None = None,
+                  floor: Floor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stream one person's (F, 17, 2) keypoints and (F, 17) confidences, frame by frame at ``fps``, through a
-    fresh side-swap guard and LiftStage, as the nodes do; return (F, 17, 3) camera-frame joints, NaN where the
-    person was not seen or not lifted.
+    fresh side-swap guard and LiftStage, as the nodes do, with the camera's ``floor`` if given; return (F, 17, 3)
+    camera-frame joints, NaN where the person was not seen or not lifted, and (F,) root sources (camera.ROOT_*,
+    -1 where not lifted).
 
     frames: the F images the keypoints come from, (H, W, 3) uint8 RGB of camera's size, in order (a generator
     is read one frame at a time); required by a lifter that reads image crops, ignored (not read) otherwise.
@@ -52,6 +58,7 @@ def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: n
     sides = SideSwapGuard(H36M17)
     stage = LiftStage(lifter)
     out = np.full((len(keypoints_px), 17, 3), np.nan, np.float32)
+    sources = np.full(len(keypoints_px), -1)
     for f in range(len(keypoints_px)):
         rgb = None if images is None else next(images, None)
         if images is not None and rgb is None:
@@ -60,32 +67,36 @@ def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: n
             continue
         kp, conf = sides.apply(1, keypoints_px[f], confidence[f])
         people, issues = stage.process(round(f * 1e9 / fps), [Person2D(1, kp, conf, 1.0, np.zeros(4))], camera,
-                                       rgb=rgb)
+                                       rgb=rgb, floor=floor)
         image_issues = [i.message for i in issues if i.kind.startswith("image_")]
         if image_issues:
             raise ValueError(f"frame {f}: {image_issues[0]}")
         if people:
-            out[f] = people[0].joints_cam_m
-    return out
+            out[f], sources[f] = people[0].joints_cam_m, people[0].root_source
+    return out, sources
 
 
-def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime) -> np.ndarray:
-    """Lift view ``view`` of ``reference`` on its own (lift_sequence); return (F, 17, 3) camera-frame joints.
-    A lifter that reads image crops also gets the view's undistorted video frames (pose2sim.view_frames)."""
+def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime,
+              use_floor: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Lift view ``view`` of ``reference`` on its own (lift_sequence), with the calibration's floor if
+    ``use_floor``; return (F, 17, 3) camera-frame joints and (F,) root sources. A lifter that reads image crops
+    also gets the view's undistorted video frames (pose2sim.view_frames)."""
     width, height = (int(x) for x in reference.image_size[view])
     camera = CameraModel(reference.K[view], width, height)
     frames = view_frames(reference.names[view]) if lifter.crop_size else None
     return lift_sequence(lifter, reference.keypoints_px[view], reference.confidence[view], camera, reference.fps,
-                         frames)
+                         frames, reference.floor(view) if use_floor else None)
 
 
-def evaluate_lifter(reference: Pose2SimReference, lifter: LifterRuntime) -> list[LiftedView]:
-    """Lift every view of ``reference`` and score it against the reference in that view's camera frame."""
+def evaluate_lifter(reference: Pose2SimReference, lifter: LifterRuntime, use_floor: bool = False) -> list[LiftedView]:
+    """Lift every view of ``reference`` (with its floor if ``use_floor``) and score it against the reference in
+    that view's camera frame."""
     views = []
     for v in range(len(reference.names)):
-        joints = lift_view(reference, v, lifter)
+        joints, sources = lift_view(reference, v, lifter, use_floor)
         ref = reference.reference_cam_m[v]
-        views.append(LiftedView(joints, evaluate_view(joints, ref), root_error_mm(joints, ref)))
+        views.append(LiftedView(joints, evaluate_view(joints, ref), root_error_mm(joints, ref),
+                                size_ratio(joints, ref, H36M17.bones), sources))
     return views
 
 

@@ -2,10 +2,11 @@
 
 P1 is MPJPE after root (pelvis, joint 0) alignment, P2 MPJPE after a per-frame similarity Procrustes fit,
 the acceleration error the mean |a_pred - a_ref| of second differences of root-relative joints in mm/frame^2
-(Kanazawa et al., "Learning 3D Human Dynamics from Video", CVPR 2019). Inputs are (F, J, 3) in metres; a
-joint that is NaN in either input gives NaN there, and callers average with np.nanmean. The training loss and
-batch P-MPJPE on complete data live in pose3d_ros.training.metrics; these functions return per-frame, per-joint
-errors so per-joint tables and error-over-time plots come from the same numbers.
+(Kanazawa et al., "Learning 3D Human Dynamics from Video", CVPR 2019), the size ratio the summed bone lengths
+over the reference's. Inputs are (F, J, 3) in metres; a joint that is NaN in either input gives NaN there, and
+callers average with np.nanmean. The training loss and batch P-MPJPE on complete data live in
+pose3d_ros.training.metrics; these functions return per-frame, per-joint errors so per-joint tables and
+error-over-time plots come from the same numbers.
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ def p2_mm(pred_m: np.ndarray, ref_m: np.ndarray) -> np.ndarray:
 def root_error_mm(pred_m: np.ndarray, ref_m: np.ndarray, root: int = ROOT) -> np.ndarray:
     """(F,) distance between predicted and reference root, both in the camera frame (camera-frame methods only)."""
     return np.linalg.norm(pred_m[:, root] - ref_m[:, root], axis=-1) * MM_PER_M
+
+
+def size_ratio(pred_m: np.ndarray, ref_m: np.ndarray, bones: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """(F,) sum of predicted bone lengths over the sum of reference bone lengths, for (parent, child) ``bones``;
+    NaN where a bone is missing in either."""
+    def total(x: np.ndarray) -> np.ndarray:
+        return sum(np.linalg.norm(x[:, child] - x[:, parent], axis=-1) for parent, child in bones)
+
+    return total(pred_m) / total(ref_m)
 
 
 def accel_error_mm(pred_m: np.ndarray, ref_m: np.ndarray, root: int = ROOT) -> np.ndarray:

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from pose3d_ros.eval.triangulate import MIN_CONFIDENCE, estimate_frame_offsets, shift_frames, triangulate_robust
+from pose3d_ros.floor import Floor
 from pose3d_ros.layouts import BLAZEPOSE33, H36M17, convert
 
 CACHE_NAME = "pose2sim_reference.npz"
@@ -107,8 +108,8 @@ def parse_qualisys(text: str) -> list[Camera]:
 @dataclass(frozen=True)
 class Views:
     """V calibrated views of one recording. names: V camera names; K: (V, 3, 3) pinhole intrinsics of the
-    undistorted keypoints; R: (V, 3, 3), t: (V, 3) world->camera in metres; image_size: (V, 2) width, height of
-    each video; fps: frame rate."""
+    undistorted keypoints; R: (V, 3, 3), t: (V, 3) world->camera in metres, world z up, z = 0 the ground plane;
+    image_size: (V, 2) width, height of each video; fps: frame rate."""
 
     names: tuple[str, ...]
     K: np.ndarray
@@ -116,6 +117,12 @@ class Views:
     t: np.ndarray
     image_size: np.ndarray
     fps: float
+
+    def floor(self, view: int) -> Floor:
+        """The world's z = 0 plane (z up), the floor of the calibration, in view ``view``'s optical frame."""
+        pose = np.eye(4)
+        pose[:3, :3], pose[:3, 3] = self.R[view].T, -self.R[view].T @ self.t[view]
+        return Floor.from_camera_pose(pose)
 
 
 @dataclass(frozen=True)

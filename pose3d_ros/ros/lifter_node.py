@@ -24,6 +24,7 @@ from visualization_msgs.msg import MarkerArray
 from pose3d_ros.bodies import BodyRegistry
 from pose3d_ros.body import body_rotation
 from pose3d_ros.camera import CameraInfoError, CameraModel
+from pose3d_ros.floor import Floor
 from pose3d_ros.image import ImageFormatError, depth_to_metres
 from pose3d_ros.lift import LifterError, make_lifter, resolve_model
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
@@ -44,6 +45,7 @@ from pose3d_ros.ros.conversions import (
 from pose3d_ros.ros.diagnostics import Health
 from pose3d_ros.ros.hri import HriBodies
 from pose3d_ros.ros.params import declare
+from pose3d_ros.ros.tf_tree import TfTree
 
 PARAMETERS = {
     "model": ("", "Lifter model: a file (.onnx, or .pt for the torch backend), or the name of one in "
@@ -59,6 +61,13 @@ PARAMETERS = {
     "use_depth": (False, "Refine each person's distance with a depth image registered to the colour image, "
                          "topic 'depth' (16UC1 mm or 32FC1 m; remap it, e.g. to aligned_depth_to_color/image_raw)"),
     "depth_max_age_s": (0.05, "A depth image is used for keypoints at most this far apart in time (seconds)"),
+    "floor_frame": ("", "A frame whose z = 0 is the floor, z up (e.g. REP-120's base_footprint): people standing on "
+                        "it are sized and placed from their feet (root_source ROOT_FROM_FLOOR), the camera's pose "
+                        "read from /tf and /tf_static; '' = camera_height_m, or no floor"),
+    "camera_height_m": (0.0, "Without floor_frame, a fixed camera: its optical centre's height above the floor "
+                             "(metres); 0 = no floor"),
+    "camera_pitch_deg": (0.0, "With camera_height_m: how far the camera looks down (degrees)"),
+    "camera_roll_deg": (0.0, "With camera_height_m: its roll about the optical axis (degrees, right-handed)"),
     "publish_tf": (True, "Publish body_<id> and the links of REP-155's human model (<link>_<id>) on /tf"),
     "hri": (True, "Publish ROS4HRI's REP-155 topic tree: /humans/bodies/tracked, and per body roi, skeleton2d, "
                   "joint_states and its URDF (/humans/bodies/<id>/urdf, parameter human_description_<id>)"),
@@ -97,6 +106,14 @@ class Lifter(Node):
         except (LifterError, ValueError) as err:
             self.health.set_fatal(f"no lifter, no 3D output: {err}")
         self._camera: CameraModel | None = None
+        self._tf = TfTree(self) if self.p["floor_frame"] else None
+        self._fixed_floor: Floor | None = None
+        if not self.p["floor_frame"] and self.p["camera_height_m"] != 0:
+            try:
+                self._fixed_floor = Floor.from_height_pitch(self.p["camera_height_m"], self.p["camera_pitch_deg"],
+                                                            self.p["camera_roll_deg"])
+            except ValueError as err:
+                self.health.set_fatal(f"camera_height_m, camera_pitch_deg, camera_roll_deg: {err}")
         self.messages_published = 0
         self.skeletons_published = 0
         # Seconds from image stamp to 3D publish, per message (bounded), for benchmarks and diagnostics.
@@ -191,6 +208,23 @@ class Lifter(Node):
                             f" yet; assuming an uncalibrated {msg.image_width}x{msg.image_height} camera")
         return CameraModel.nominal(msg.image_width, msg.image_height)
 
+    def _floor_for(self, camera_frame: str) -> Floor | None:
+        """The floor in ``camera_frame`` (the optical frame of the keypoints' image), or None (counted) while the
+        transform from floor_frame is not known."""
+        if self._tf is None:
+            return self._fixed_floor
+        pose = self._tf.lookup(self.p["floor_frame"], camera_frame)
+        if pose is None:
+            self.health.problem("no_floor", f"no transform between floor_frame '{self.p['floor_frame']}' and "
+                                f"'{camera_frame}' on /tf or /tf_static yet; placing people from their keypoints")
+            return None
+        try:
+            return Floor.from_camera_pose(pose)
+        except ValueError as err:
+            self.health.problem("bad_floor", f"floor_frame '{self.p['floor_frame']}' seen from '{camera_frame}': "
+                                f"{err}; placing people from their keypoints")
+            return None
+
     def _on_skeletons(self, msg: Skeleton2DArray) -> None:
         if self.stage is None:
             return
@@ -207,7 +241,7 @@ class Lifter(Node):
             self.health.problem("bad_layout", f"{text}; skeleton skipped")
         depth_m = self._depth_for(t_ns) if self.p["use_depth"] else None
         rgb = self._image_for(t_ns) if self._images is not None and people else None  # crops, or hri_cropped
-        people_3d, issues = self.stage.process(t_ns, people, camera, depth_m, rgb)
+        people_3d, issues = self.stage.process(t_ns, people, camera, depth_m, rgb, self._floor_for(msg.header.frame_id))
         for issue in issues:
             if issue.kind != "image_missing":  # _image_for has already counted and said why
                 self.health.problem(issue.kind, issue.message)

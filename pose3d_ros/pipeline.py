@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pose3d_ros.body import body_rotation
+from pose3d_ros.bones import BoneLengths
 from pose3d_ros.buffer import CausalBuffer
 from pose3d_ros.camera import (
     ROOT_ASSUMED_DEPTH,
@@ -95,13 +96,13 @@ class LiftStage:
     outside_margin: keypoints farther outside the image than this fraction of its size are treated as missing.
     max_people: most people lifted from one message (the most confident); a track id given twice counts once.
     A lifter whose ``crop_size`` is > 0 also reads each person's image crop (lift/crops.py), cut here from the
-    image given to ``process``. With a floor, each track keeps the body size its foot contacts give
-    (floor.TrackScales). Time that jumps back starts over (timeline.py); a frame slightly out of order
-    is skipped.
+    image given to ``process``. With ``consistent_bones`` each track keeps its own bone lengths (bones.py).
+    With a floor, each track keeps the body size its foot contacts give (floor.TrackScales). Time that jumps
+    back starts over (timeline.py); a frame slightly out of order is skipped.
     """
 
     def __init__(self, lifter: LifterRuntime, max_people: int = 16, max_gap_s: float = 0.5,
-                 outside_margin: float = 0.5, jump_back_s: float = JUMP_BACK_S):
+                 outside_margin: float = 0.5, jump_back_s: float = JUMP_BACK_S, consistent_bones: bool = False):
         self.lifter = lifter
         self.crop_size = lifter.crop_size
         self.max_people = max_people
@@ -109,11 +110,14 @@ class LiftStage:
         self.outside_margin = outside_margin
         self.timeline = Timeline(jump_back_s)
         self.scales = TrackScales()
+        self.bones = BoneLengths(max_tracks=max_people) if consistent_bones else None
 
     def reset(self) -> None:
-        """Forget every causal window and every track's size from the floor."""
+        """Forget every causal window, every track's size from the floor and its bone lengths."""
         self.buffer.reset()
         self.scales.reset()
+        if self.bones is not None:
+            self.bones.reset()
 
     def process(self, stamp_ns: int, people: list[Person2D], camera: CameraModel,
                 depth_m: np.ndarray | None = None, rgb: np.ndarray | None = None,
@@ -156,6 +160,9 @@ class LiftStage:
             joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera, crops).astype(np.float64)
         else:
             joints_rel_m = self.lifter.lift(keypoints_px, confidence, camera).astype(np.float64)
+        if self.bones is not None:
+            self.bones.keep(self.buffer)
+            joints_rel_m = np.stack([self.bones.apply(p.track_id, j) for p, j in zip(lifted, joints_rel_m)])
         sources = np.full(len(lifted), ROOT_FROM_KEYPOINTS if camera.calibrated else ROOT_ASSUMED_DEPTH)
         sized = np.zeros(len(lifted), bool)
         self.scales.keep(self.buffer)  # the tracks whose windows were dropped or evicted lose their size too

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from pose3d_ros.eval.metrics import accel_error_mm, p1_mm, p2_mm, procrustes_align, root_error_mm
+from pose3d_ros.eval.metrics import accel_error_mm, bone_length_cv, p1_mm, p2_mm, procrustes_align, root_error_mm
 
 
 @pytest.fixture
@@ -118,3 +118,14 @@ def test_p2_matches_the_training_p_mpjpe_on_complete_data(ref_m):
     lift_metrics = pytest.importorskip("pose3d_ros.training.metrics")
     pred = ref_m + np.random.default_rng(6).normal(scale=0.05, size=ref_m.shape)
     assert np.nanmean(p2_mm(pred, ref_m)) == pytest.approx(lift_metrics.p_mpjpe(pred, ref_m) * 1000.0, rel=1e-9)
+
+
+def test_bone_length_cv_is_zero_for_a_rigid_skeleton_and_the_spread_of_a_stretching_one():
+    bones = ((0, 1), (1, 2))
+    rigid = np.repeat(np.array([[[0.0, 0, 0], [0, 0.5, 0], [0, 1.0, 0]]]), 4, axis=0)
+    assert bone_length_cv(rigid, bones) == 0.0
+    stretching = rigid * np.array([0.9, 1.0, 1.1, 1.0])[:, None, None]
+    expected = np.std([0.9, 1.0, 1.1, 1.0]) / 1.0
+    assert bone_length_cv(stretching, bones) == pytest.approx(expected)
+    rigid[1, 2] = np.nan
+    assert bone_length_cv(rigid[:2], bones) != bone_length_cv(rigid[:2], bones), "one usable frame: NaN"

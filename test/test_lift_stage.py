@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pose3d_ros.camera import ROOT_ASSUMED_DEPTH, ROOT_FROM_KEYPOINTS, CameraModel
+from pose3d_ros.layouts import H36M17
 from pose3d_ros.people import Person2D
 from pose3d_ros.pipeline import LiftStage
 
@@ -165,3 +166,29 @@ def test_lifter_gets_edge_padded_windows_of_its_receptive_field():
     np.testing.assert_array_equal(keypoints_px[0], np.stack(expected))
     np.testing.assert_array_equal(keypoints_px[1], np.broadcast_to(keypoints_px[1, -1], (T, 17, 2)))
     assert confidence.shape == (2, T, 17)
+
+
+class GrowingLifter(FixedLifter):
+    """The fixed skeleton, 1% larger at every call: bone lengths that drift as a lifter's can."""
+
+    def lift(self, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel) -> np.ndarray:
+        scale = 1 + 0.01 * len(self.calls)
+        return super().lift(keypoints_px, confidence, camera) * scale
+
+
+def test_consistent_bones_keeps_a_tracks_first_second_of_bone_lengths_and_a_reset_forgets_them():
+    bones = np.array(H36M17.bones)
+
+    def lengths(person) -> np.ndarray:
+        joints = person.joints_cam_m.astype(np.float64)
+        return np.linalg.norm(joints[bones[:, 1]] - joints[bones[:, 0]], axis=1)
+
+    stage = LiftStage(GrowingLifter(), consistent_bones=True)
+    out = [stage.process(i * FRAME_NS, [_person(1, (0.0, 0.0, 4.0))], CAMERA)[0][0] for i in range(40)]
+    np.testing.assert_allclose(lengths(out[39]), lengths(out[30]), rtol=1e-5)  # fixed after 30 frames
+    assert lengths(out[39]).sum() < 1.2 * lengths(out[0]).sum(), "the lifter's 40% growth came through"
+    plain = LiftStage(GrowingLifter())
+    grown = [plain.process(i * FRAME_NS, [_person(1, (0.0, 0.0, 4.0))], CAMERA)[0][0] for i in range(40)]
+    assert lengths(grown[39]).sum() > 1.3 * lengths(grown[0]).sum()
+    stage.process(-10 * 10**9, [_person(1, (0.0, 0.0, 4.0))], CAMERA)  # a jump back in time
+    assert stage.bones.lengths_m(1) is not None and len(stage.bones._tracks[1].samples) == 1

@@ -24,7 +24,7 @@ from pose3d_ros.data import mocap
 from pose3d_ros.data.augment import AugmentConfig, Batch, detector_noise, project, random_cameras, to_camera
 from pose3d_ros.eval.baseline import evaluate_view
 from pose3d_ros.eval.lifter import lift_sequence
-from pose3d_ros.eval.metrics import root_error_mm, size_ratio
+from pose3d_ros.eval.metrics import bone_length_cv, root_error_mm, size_ratio
 from pose3d_ros.floor import Floor
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
@@ -34,11 +34,14 @@ FOOT_DOWN_M = 0.15
 
 
 def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0, segment_s: float = 4.0,
-                     noisy: bool = True, seed: int = 0, use_floor: bool = False) -> dict[str, float | int]:
+                     noisy: bool = True, seed: int = 0, use_floor: bool = False,
+                     consistent_bones: bool = False) -> dict[str, float | int]:
     """Mean P1, P2 (mm), acceleration error (mm/frame^2), root error (mm) and size ratio over the scored frames of
     the held-out climb ``sequence`` (see pose3d_ros.data.mocap), and how many frames were scored. Also the root
     error over frames with a foot on the floor (root_foot_down_mm) and without (root_raised_mm), and the share
-    of scored frames sized by the floor (floor_sized, root source ROOT_FROM_FLOOR; 0 without ``use_floor``)."""
+    of scored frames sized by the floor (floor_sized, root source ROOT_FROM_FLOOR; 0 without ``use_floor``), and
+    how much each segment's bone lengths vary (bone_cv, metrics.bone_length_cv). ``consistent_bones``: LiftStage's
+    option."""
     world = mocap.load_sequence(mocap.find_sequences()[sequence])[:: round(mocap.MOCAP_FPS / fps)]
     length = round(segment_s * fps)
     segments = world[: len(world) // length * length].reshape(-1, length, *world.shape[1:])
@@ -62,7 +65,8 @@ def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0
             seen = _RenderedCrops(lifter, truth_cam_m[s], [seed, s])
             frames = seen.frames(camera)
         lifted[s], sources[s] = lift_sequence(seen, keypoints_px[s].astype(np.float32), confidence[s], camera, fps,
-                                              frames, Floor.from_camera_pose(pose) if use_floor else None)
+                                              frames, Floor.from_camera_pose(pose) if use_floor else None,
+                                              consistent_bones)
     lifted[~visible] = np.nan
     errors = [evaluate_view(lifted[s], truth_cam_m[s]) for s in range(len(segments))]
     root = np.stack([root_error_mm(lifted[s], truth_cam_m[s]) for s in range(len(segments))])
@@ -74,6 +78,7 @@ def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0
             "accel_mm": float(np.nanmean(np.concatenate([e.accel_mm for e in errors]))),
             "root_mm": float(np.nanmean(root)), "root_foot_down_mm": float(np.nanmean(root[foot_down])),
             "root_raised_mm": float(np.nanmean(root[~foot_down])), "size_ratio": float(np.nanmean(size)),
+            "bone_cv": float(np.nanmean([bone_length_cv(lifted[s], H36M17.bones) for s in range(len(segments))])),
             "floor_sized": float((sources[visible] == ROOT_FROM_FLOOR).mean()),
             "frames_scored": int(visible.sum()), "frames": int(visible.size)}
 

@@ -38,10 +38,11 @@ class LiftedView:
 
 
 def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: np.ndarray, camera: CameraModel,
-                  fps: float, frames: Iterable[np.ndarray] | None = None,
-                  floor: Floor | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  fps: float, frames: Iterable[np.ndarray] | None = None, floor: Floor | None = None,
+                  consistent_bones: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Stream one person's (F, 17, 2) keypoints and (F, 17) confidences, frame by frame at ``fps``, through a
-    fresh side-swap guard and LiftStage, as the nodes do, with the camera's ``floor`` if given; return (F, 17, 3)
+    fresh side-swap guard and LiftStage (``consistent_bones`` as its option), as the nodes do, with the camera's
+    ``floor`` if given; return (F, 17, 3)
     camera-frame joints, NaN where the person was not seen or not lifted, and (F,) root sources (camera.ROOT_*,
     -1 where not lifted).
 
@@ -56,7 +57,7 @@ def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: n
                              "frames the keypoints come from")
         images = iter(frames)
     sides = SideSwapGuard(H36M17)
-    stage = LiftStage(lifter)
+    stage = LiftStage(lifter, consistent_bones=consistent_bones)
     out = np.full((len(keypoints_px), 17, 3), np.nan, np.float32)
     sources = np.full(len(keypoints_px), -1)
     for f in range(len(keypoints_px)):
@@ -76,8 +77,8 @@ def lift_sequence(lifter: LifterRuntime, keypoints_px: np.ndarray, confidence: n
     return out, sources
 
 
-def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime,
-              use_floor: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime, use_floor: bool = False,
+              consistent_bones: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Lift view ``view`` of ``reference`` on its own (lift_sequence), with the calibration's floor if
     ``use_floor``; return (F, 17, 3) camera-frame joints and (F,) root sources. A lifter that reads image crops
     also gets the view's undistorted video frames (pose2sim.view_frames)."""
@@ -85,15 +86,16 @@ def lift_view(reference: Pose2SimReference, view: int, lifter: LifterRuntime,
     camera = CameraModel(reference.K[view], width, height)
     frames = view_frames(reference.names[view]) if lifter.crop_size else None
     return lift_sequence(lifter, reference.keypoints_px[view], reference.confidence[view], camera, reference.fps,
-                         frames, reference.floor(view) if use_floor else None)
+                         frames, reference.floor(view) if use_floor else None, consistent_bones)
 
 
-def evaluate_lifter(reference: Pose2SimReference, lifter: LifterRuntime, use_floor: bool = False) -> list[LiftedView]:
+def evaluate_lifter(reference: Pose2SimReference, lifter: LifterRuntime, use_floor: bool = False,
+                    consistent_bones: bool = False) -> list[LiftedView]:
     """Lift every view of ``reference`` (with its floor if ``use_floor``) and score it against the reference in
     that view's camera frame."""
     views = []
     for v in range(len(reference.names)):
-        joints, sources = lift_view(reference, v, lifter, use_floor)
+        joints, sources = lift_view(reference, v, lifter, use_floor, consistent_bones)
         ref = reference.reference_cam_m[v]
         views.append(LiftedView(joints, evaluate_view(joints, ref), root_error_mm(joints, ref),
                                 size_ratio(joints, ref, H36M17.bones), sources))

@@ -68,6 +68,17 @@ def size_ratio(pred_m: np.ndarray, ref_m: np.ndarray, bones: tuple[tuple[int, in
     return total(pred_m) / total(ref_m)
 
 
+def bone_length_cv(pred_m: np.ndarray, bones: tuple[tuple[int, int], ...]) -> float:
+    """How much one person's bone lengths vary over their (F, J, 3) frames: the coefficient of variation (std over
+    mean) of each bone's length across the frames, averaged over bones; frames with a missing joint are left out.
+    0 for a skeleton that keeps its bones."""
+    lengths = np.stack([np.linalg.norm(pred_m[:, child] - pred_m[:, parent], axis=-1) for parent, child in bones], 1)
+    lengths = lengths[np.isfinite(lengths).all(axis=1)]
+    if len(lengths) < 2:
+        return float("nan")
+    return float(np.mean(lengths.std(axis=0) / lengths.mean(axis=0)))
+
+
 def accel_error_mm(pred_m: np.ndarray, ref_m: np.ndarray, root: int = ROOT) -> np.ndarray:
     """(F - 2, J) |a_pred - a_ref| in mm/frame^2, a = x[f+1] - 2 x[f] + x[f-1] of root-relative joints;
     row f is centred on frame f + 1 and is NaN where any of the three frames is missing."""

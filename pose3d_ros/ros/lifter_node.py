@@ -57,6 +57,8 @@ PARAMETERS = {
     "num_threads": (1, "CPU threads for the lifter runtime"),
     "max_people": (16, "Most people buffered and lifted at once; the longest-unseen one makes room"),
     "max_gap_s": (0.5, "A person unseen this long (seconds) starts a fresh window"),
+    "consistent_bones": (False, "Each person keeps one set of bone lengths (the median of their first second) in "
+                                "every frame; off by default: see README, 'One body per track'"),
     "outside_margin": (0.5, "Keypoints farther outside the image than this fraction of its size count as missing"),
     "use_depth": (False, "Refine each person's distance with a depth image registered to the colour image, "
                          "topic 'depth' (16UC1 mm or 32FC1 m; remap it, e.g. to aligned_depth_to_color/image_raw)"),
@@ -98,7 +100,8 @@ class Lifter(Node):
             lifter = make_lifter(self.p["backend"], model, self.p["num_threads"], max_people=self.p["max_people"],
                                  precision=self.p["precision"], engine_dir=self.p["engine_dir"] or None,
                                  log=self.get_logger().info)
-            self.stage = LiftStage(lifter, self.p["max_people"], self.p["max_gap_s"], self.p["outside_margin"])
+            self.stage = LiftStage(lifter, self.p["max_people"], self.p["max_gap_s"], self.p["outside_margin"],
+                                   consistent_bones=self.p["consistent_bones"])
             crops = (f", {self.stage.crop_size}x{self.stage.crop_size} crops of "
                      f"{self.resolve_topic_name('image_raw')}" if self.stage.crop_size else "")
             self.get_logger().info(f"lifting with {model.name} ({self.p['backend']}, receptive field "

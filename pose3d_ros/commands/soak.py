@@ -3,7 +3,9 @@
 Runs video_source (looping, frames decoded beforehand), keypoint_detector and lifter in one process over real
 DDS, as in `pose3d-ros benchmark`, for ``--minutes`` (or until ``--max-frames`` frames were published), and
 prints one row per window: frames in, frames the detector replaced with a newer one before taking them
-(newest frame wins), 3D messages, RSS at the window's end, latency p50/p95/max (image stamp -> 3D published).
+(newest frame wins), 3D messages, RSS at the window's end, latency p50/p95/max (image stamp -> 3D published),
+and the detector alone's p95 on the same frames with the ratio of the two: a latency that grows while the
+detector's own time does not is the graph drifting; both growing is the machine.
 The summary gives RSS at start (graph up, frames decoded, the first one published), after warm-up, in the
 middle and at the end, and the growth after warm-up. A plot of RSS and latency over time goes to the output folder.
 
@@ -38,12 +40,15 @@ class Window:
     messages_3d: int
     rss_mb: float           # at the window's end
     latency_ms: list[float] = field(repr=False)
+    detector_ms: list[float] = field(repr=False)  # the detector alone on the window's frames: how busy the CPU was
 
     def row(self) -> str:
         p50, p95 = np.percentile(self.latency_ms, [50, 95]) if self.latency_ms else (float("nan"),) * 2
         top = max(self.latency_ms, default=float("nan"))
+        detector = np.percentile(self.detector_ms, 95) if self.detector_ms else float("nan")
         return (f"| {self.end_s / 60:.1f} | {self.frames_in} | {self.frames_taken} | {self.replaced} | "
-                f"{self.messages_3d} | {self.rss_mb:.0f} | {p50:.1f} | {p95:.1f} | {top:.1f} |")
+                f"{self.messages_3d} | {self.rss_mb:.0f} | {p50:.1f} | {p95:.1f} | {top:.1f} | {detector:.1f} | "
+                f"{p95 / detector:.2f} |")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.monotonic()  # the clock and the first RSS start with the first frame
         rss_start = rss_mb()
         start = {"in": 0, "taken": 0, "replaced": 0, "3d": 0}  # counters at the window's start
-        latencies_read = 0
+        latencies_read = detections_read = 0
         window_latency: list[float] = []
+        window_detector: list[float] = []
         recent: list[float] = []
         rss_warm = None
         next_trace = 10.0
@@ -104,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
                 fresh = [s * 1e3 for s in list(lift.latency_s)[-new:]] if new else []
                 latencies_read += new
                 window_latency += fresh
+                new = det.frames_processed - detections_read  # detect_s is bounded too
+                window_detector += [s * 1e3 for s in list(det.detect_s)[-new:]] if new else []
+                detections_read += new
                 recent += fresh
                 if rss_warm is None and elapsed >= args.warmup_minutes * 60:
                     rss_warm = rss_mb()
@@ -113,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
                 if elapsed >= (len(windows) + 1) * window_s or elapsed >= duration_s or video.finished.is_set():
                     now = {"in": video.frames_published, "taken": det.frames_processed,
                            "replaced": det.frames_dropped, "3d": latencies_read}
-                    windows.append(Window(elapsed, *(now[k] - start[k] for k in now), rss_mb(), window_latency))
-                    start, window_latency = now, []
+                    windows.append(Window(elapsed, *(now[k] - start[k] for k in now), rss_mb(), window_latency,
+                                          window_detector))
+                    start, window_latency, window_detector = now, [], []
         rss_end = rss_mb()
         problems = {f"{node.get_name()}/{k}": v for node in (det, lift) for k, v in node.health.counts.items()}
         lost_in_dds = video.frames_published - det.frames_received
@@ -126,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nSoak: {Path(video_path).name} looping at 640x480, {rate}, {platform.machine()}, "
           f"{len(os.sched_getaffinity(0))} cores; composed graph in one process, real DDS\n")
     print("| minutes | frames in | frames detected | replaced by a newer frame | 3D messages | RSS MiB "
-          "| latency p50 ms | latency p95 ms | latency max ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| latency p50 ms | latency p95 ms | latency max ms | detector alone p95 ms | p95 latency / detector p95 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for w in windows:
         print(w.row())
     summary = {

@@ -35,14 +35,16 @@ FOOT_DOWN_M = 0.15
 
 def evaluate_heldout(lifter: LifterRuntime, sequence: int = 4, fps: float = 30.0, segment_s: float = 4.0,
                      noisy: bool = True, seed: int = 0, use_floor: bool = False,
-                     consistent_bones: bool = False) -> dict[str, float | int]:
+                     consistent_bones: bool = False, world: np.ndarray | None = None) -> dict[str, float | int]:
     """Mean P1, P2 (mm), acceleration error (mm/frame^2), root error (mm) and size ratio over the scored frames of
     the held-out climb ``sequence`` (see pose3d_ros.data.mocap), and how many frames were scored. Also the root
     error over frames with a foot on the floor (root_foot_down_mm) and without (root_raised_mm), and the share
     of scored frames sized by the floor (floor_sized, root source ROOT_FROM_FLOOR; 0 without ``use_floor``), and
     how much each segment's bone lengths vary (bone_cv, metrics.bone_length_cv). ``consistent_bones``: LiftStage's
-    option."""
-    world = mocap.load_sequence(mocap.find_sequences()[sequence])[:: round(mocap.MOCAP_FPS / fps)]
+    option. ``world``: other motion, (N, 17, 3) H36M-17 joints at ``fps`` (metres, z up, floor at 0), in place
+    of the climb."""
+    if world is None:
+        world = mocap.load_sequence(mocap.find_sequences()[sequence])[:: round(mocap.MOCAP_FPS / fps)]
     length = round(segment_s * fps)
     segments = world[: len(world) // length * length].reshape(-1, length, *world.shape[1:])
     rng = np.random.default_rng(seed)

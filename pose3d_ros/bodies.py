@@ -114,7 +114,9 @@ class BodyRegistry:
             height = standing_height_m(joints_body_m)
             if np.isfinite(height):
                 body.heights_m.append(height)
-            body.model = HumanModel(height_m=float(np.median(body.heights_m))) if body.heights_m else HumanModel()
+            height_m = float(np.median(body.heights_m)) if body.heights_m else HumanModel.height_m
+            if body.model is None or body.model.height_m != height_m:  # a new model means a new URDF to publish
+                body.model = HumanModel(height_m=height_m)
             body.model_fixed = len(body.heights_m) >= self.height_frames
         return body
 

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,13 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _new_ms(seconds: deque[float], total: int, read: int) -> tuple[list[float], int]:
+    """The entries of a bounded deque of seconds that ``total`` appends have added since ``read`` of them were
+    read, in ms, and the new count read."""
+    new = total - read
+    return ([s * 1e3 for s in list(seconds)[-new:]] if new else []), total
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -106,13 +114,10 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(1.0)
                 elapsed = time.monotonic() - t0
                 bar.update(min(round(elapsed), round(duration_s)) - bar.n)
-                new = lift.messages_published - latencies_read  # latency_s is bounded: read what is new
-                fresh = [s * 1e3 for s in list(lift.latency_s)[-new:]] if new else []
-                latencies_read += new
+                fresh, latencies_read = _new_ms(lift.latency_s, lift.messages_published, latencies_read)
                 window_latency += fresh
-                new = det.frames_processed - detections_read  # detect_s is bounded too
-                window_detector += [s * 1e3 for s in list(det.detect_s)[-new:]] if new else []
-                detections_read += new
+                detector, detections_read = _new_ms(det.detect_s, det.frames_processed, detections_read)
+                window_detector += detector
                 recent += fresh
                 if rss_warm is None and elapsed >= args.warmup_minutes * 60:
                     rss_warm = rss_mb()

@@ -59,20 +59,22 @@ def root_error_mm(pred_m: np.ndarray, ref_m: np.ndarray, root: int = ROOT) -> np
     return np.linalg.norm(pred_m[:, root] - ref_m[:, root], axis=-1) * MM_PER_M
 
 
+def bone_lengths_m(joints_m: np.ndarray, bones: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """(F, B) length of each (parent, child) bone in each of the (F, J, 3) frames; NaN where a joint is missing."""
+    return np.stack([np.linalg.norm(joints_m[:, child] - joints_m[:, parent], axis=-1) for parent, child in bones], 1)
+
+
 def size_ratio(pred_m: np.ndarray, ref_m: np.ndarray, bones: tuple[tuple[int, int], ...]) -> np.ndarray:
     """(F,) sum of predicted bone lengths over the sum of reference bone lengths, for (parent, child) ``bones``;
     NaN where a bone is missing in either."""
-    def total(x: np.ndarray) -> np.ndarray:
-        return sum(np.linalg.norm(x[:, child] - x[:, parent], axis=-1) for parent, child in bones)
-
-    return total(pred_m) / total(ref_m)
+    return bone_lengths_m(pred_m, bones).sum(axis=1) / bone_lengths_m(ref_m, bones).sum(axis=1)
 
 
 def bone_length_cv(pred_m: np.ndarray, bones: tuple[tuple[int, int], ...]) -> float:
     """How much one person's bone lengths vary over their (F, J, 3) frames: the coefficient of variation (std over
     mean) of each bone's length across the frames, averaged over bones; frames with a missing joint are left out.
     0 for a skeleton that keeps its bones."""
-    lengths = np.stack([np.linalg.norm(pred_m[:, child] - pred_m[:, parent], axis=-1) for parent, child in bones], 1)
+    lengths = bone_lengths_m(pred_m, bones)
     lengths = lengths[np.isfinite(lengths).all(axis=1)]
     if len(lengths) < 2:
         return float("nan")

@@ -88,6 +88,22 @@ def test_a_body_that_left_loses_its_topics_after_the_grace_period(ros_graph):
     assert not lifter.has_parameter(f"human_description_{body_id}")
 
 
+def test_a_track_keeps_its_body_across_frames_a_busy_detector_skipped(ros_graph):
+    """A CPU-starved detector skips frames but keeps its track ids: the body follows the track, not the window."""
+    ros_graph.add(Lifter, parameter_overrides=[Parameter("max_gap_s", value=0.5), Parameter("hri_grace_s", value=3.0)])
+    sender = ros_graph.add(Sender)
+    hri = ros_graph.add(HriProbe)
+    wait_for(lambda: sender.skeletons.get_subscription_count() >= 1 and hri.count_publishers(
+        "/humans/bodies/tracked") >= 1, what="the lifter")
+    ids = []
+    for sec in (1, 3, 7):  # 2 s later: past max_gap_s, within the grace period; 4 s later: past it
+        sender.skeletons.publish(skeletons_msg(sec, person_px()))
+        wait_for(lambda: len(hri.tracked) > len(ids), what=f"the frame at {sec} s")
+        ids.append(hri.tracked[-1].ids)
+    assert ids[0] == ids[1] and len(ids[0]) == 1, f"tracked ids {ids}: a skipped second gave a new body"
+    assert len(ids[2]) == 1 and ids[2] != ids[0], f"tracked ids {ids}: a track back after the grace period kept its body"
+
+
 class HriProbe(Node):
     """Follows /humans/bodies/tracked and subscribes each new body's topics as it appears, as an HRI client does."""
 

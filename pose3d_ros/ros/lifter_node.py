@@ -75,7 +75,8 @@ PARAMETERS = {
                   "joint_states and its URDF (/humans/bodies/<id>/urdf, parameter human_description_<id>)"),
     "hri_cropped": (False, "Also publish /humans/bodies/<id>/cropped: the body's box cut from image_raw (an image "
                            "per person per frame; subscribes image_raw)"),
-    "hri_grace_s": (5.0, "Publishers of a body that left are destroyed this many seconds after it was last seen"),
+    "hri_grace_s": (5.0, "A body unseen this long (seconds) has left: its publishers are destroyed, and its "
+                           "track, seen again, is a new body"),
     "publish_markers": (True, "Publish skeleton_markers (visualization_msgs/MarkerArray) for rviz"),
     "marker_lifetime_s": (0.5, "Markers of a person who is no longer seen vanish after this many seconds"),
     "min_marker_confidence": (0.3, "Joints below this 2D confidence are not drawn"),
@@ -126,7 +127,9 @@ class Lifter(Node):
         if self.p["lookahead_s"] > 0 or self.p["lookahead_adds_latency"]:
             self._motion = MotionExtrapolator(self.p["lookahead_history"], self.p["max_people"])
             self._ahead_pub = self.create_publisher(Skeleton3DArray, "skeletons_3d_ahead", qos.RESULTS)
-        self._bodies = BodyRegistry(self.p["max_gap_s"], 4 * self.p["max_people"])
+        # A body follows its track while the tracker keeps the id, through frames the detector skipped when busy,
+        # for as long as its publishers live; the window (max_gap_s) starts over sooner, its context stale.
+        self._bodies = BodyRegistry(max(self.p["max_gap_s"], self.p["hri_grace_s"]), 4 * self.p["max_people"])
         self._hri = (HriBodies(self, self.p["hri_grace_s"], 4 * self.p["max_people"], self.p["hri_cropped"])
                      if self.p["hri"] else None)
         self._tf_pub = self.create_publisher(TFMessage, "/tf", qos.TF) if self.p["publish_tf"] else None

@@ -101,7 +101,7 @@ def test_a_track_keeps_its_body_across_frames_a_busy_detector_skipped(ros_graph)
         wait_for(lambda: len(hri.tracked) > len(ids), what=f"the frame at {sec} s")
         ids.append(hri.tracked[-1].ids)
     assert ids[0] == ids[1] and len(ids[0]) == 1, f"tracked ids {ids}: a skipped second gave a new body"
-    assert len(ids[2]) == 1 and ids[2] != ids[0], f"tracked ids {ids}: a track back after the grace period kept its body"
+    assert len(ids[2]) == 1 and ids[2] != ids[0], f"tracked ids {ids}: back after the grace period, same body"
 
 
 class HriProbe(Node):

@@ -62,6 +62,13 @@ if ! compgen -G "$root/runs/data/pybullet-3.2.7-*.whl" >/dev/null; then
   run "pip download pybullet" pybullet.log "check that PyPI is reachable" \
     "$py" -m pip download --disable-pip-version-check --no-deps pybullet==3.2.7 -d "$root/runs/data"
 fi
+# The isaaclab wheel carries three CMU mocap clips (data/isaaclab_amp.py); it needs Python 3.12, so only its file.
+if ! compgen -G "$root/runs/data/isaaclab-3.0.0-*.whl" >/dev/null; then
+  say "downloading the isaaclab 3.0.0 wheel into runs/data (CMU motion clips for training)"
+  run "pip download isaaclab" isaaclab.log "check that PyPI is reachable" \
+    "$py" -m pip download --disable-pip-version-check --no-deps --only-binary=:all: --python-version 3.12 \
+    isaaclab==3.0.0 -d "$root/runs/data"
+fi
 
 # 3. The ROS wheels' CMake exports name the wheel builder's Python include dirs; point them at this venv's.
 py_include=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')

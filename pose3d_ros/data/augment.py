@@ -1,5 +1,5 @@
-"""Training windows from world-frame 3D motion: frame-rate and bone-length changes, limb rotations, mirroring,
-random virtual pinhole cameras, and detector-like 2D noise.
+"""Training windows from world-frame 3D motion: frame-rate and bone-length changes, limb rotations, upper and
+lower bodies recombined across clips, mirroring, random virtual pinhole cameras, and detector-like 2D noise.
 
 World frames are z up (metres). Camera frames are the optical frame: x right, y down, z forward.
 """
@@ -37,6 +37,21 @@ class AugmentConfig:
     drop_prob: tuple[float, float] = (0.0, 0.08)
     outlier_prob: float = 0.01
     confidence: tuple[float, float] = (0.4, 1.0)
+    # Detector noise in time, as measured on BlazePose (python -m pose3d_ros.eval.detector_noise): most of its
+    # error is a slow drift (AR(1), phi ~0.91 per 30 fps frame), whole-body left/right flips last up to ~0.5 s,
+    # and an occluded forearm or shin comes with low confidence and extra error for ~10 frames.
+    # All 0 = off, which keeps the draws, and so the trainings, of configs that predate them unchanged.
+    drift_per_height: tuple[float, float] = (0.0, 0.0)  # stationary std of each joint's drift / 2D height
+    drift_phi: float = 0.91  # the drift's AR(1) coefficient per window frame
+    flip_prob: float = 0.0  # windows with one burst of whole-body left/right flips
+    flip_frames: tuple[int, int] = (1, 17)  # its length in window frames
+    occlusion_prob: float = 0.0  # windows with one forearm or shin occluded for a burst
+    occlusion_frames: tuple[int, int] = (3, 15)
+    occlusion_confidence: tuple[float, float] = (0.1, 0.5)
+    occlusion_error: float = 0.05  # extra error std of occluded joints / 2D height
+    # Windows whose upper body (spine up, arms, head) comes from another window, turned to face the same way:
+    # poses no clip has (a climber's legs under a dancer's arms). 0 = off.
+    recombine_prob: float = 0.0
 
 
 def window_indices(rng: np.random.Generator, lengths: np.ndarray, seq: np.ndarray, window: int,
@@ -96,6 +111,30 @@ def rotate_limbs(rng: np.random.Generator, joints: np.ndarray, cfg: AugmentConfi
     for limb, (root, *chain) in enumerate(LIMBS):
         offsets = joints[:, :, chain] - joints[:, :, root, None]  # (B, T, 2, 3)
         out[:, :, chain] = joints[:, :, root, None] + offsets @ rot[:, None, limb].swapaxes(-1, -2)
+    return out
+
+
+UPPER_BODY = tuple(H36M17.index[n] for n in ("spine", "thorax", "neck_nose", "head", "left_shoulder", "left_elbow",
+                                             "left_wrist", "right_shoulder", "right_elbow", "right_wrist"))
+
+
+def facing_yaw(joints: np.ndarray) -> np.ndarray:
+    """Heading (radians about world z) of the hip line, left hip to right hip: (..., 17, 3) -> (...)."""
+    hips = joints[..., H36M17.index["right_hip"], :] - joints[..., H36M17.index["left_hip"], :]
+    return np.arctan2(hips[..., 1], hips[..., 0])
+
+
+def recombine(rng: np.random.Generator, joints: np.ndarray, donors: np.ndarray, cfg: AugmentConfig) -> np.ndarray:
+    """Give some windows the upper body of a donor window, frame by frame: the donor's upper body relative to its
+    pelvis, turned about z so that its hips face the receiver's way, on the receiver's pelvis. (B, T, 17, 3)."""
+    take = rng.random(joints.shape[0]) < cfg.recombine_prob
+    turn = facing_yaw(joints) - facing_yaw(donors)  # (B, T)
+    c, s = np.cos(turn)[..., None], np.sin(turn)[..., None]
+    upper = donors[:, :, UPPER_BODY] - donors[:, :, :1]
+    turned = np.stack([c * upper[..., 0] - s * upper[..., 1], s * upper[..., 0] + c * upper[..., 1], upper[..., 2]],
+                      axis=-1)
+    out = joints.copy()
+    out[:, :, UPPER_BODY] = np.where(take[:, None, None, None], joints[:, :, :1] + turned, joints[:, :, UPPER_BODY])
     return out
 
 
@@ -164,7 +203,49 @@ def detector_noise(rng: np.random.Generator, keypoints_px: np.ndarray, cfg: Augm
     confidence = np.where(outlier, 0.5 * confidence, confidence)
     dropped = rng.random((b, t, j)) < rng.uniform(*cfg.drop_prob, size=(b, 1, 1))
     confidence = np.where(dropped, 0.0, confidence)
+    if cfg.drift_per_height[1] > 0:
+        noisy += rng.uniform(*cfg.drift_per_height, size=(b, 1, 1, 1)) * height[:, None, None, None] * ar1(
+            rng, (b, t, j, 2), cfg.drift_phi)
+    if cfg.flip_prob > 0:
+        flipped = bursts(rng, b, t, cfg.flip_prob, cfg.flip_frames)  # (B, T)
+        noisy = np.where(flipped[..., None, None], noisy[:, :, H36M17.flip_permutation()], noisy)
+    if cfg.occlusion_prob > 0:
+        occluded = bursts(rng, b, t, cfg.occlusion_prob, cfg.occlusion_frames)[..., None] & _limb_mask(rng, b, j)
+        noisy += (occluded[..., None] * cfg.occlusion_error * height[:, None, None, None]
+                  * rng.standard_normal(noisy.shape))
+        confidence = np.where(occluded, rng.uniform(*cfg.occlusion_confidence, size=(b, t, j)), confidence)
     return noisy, confidence.astype(np.float32)
+
+
+def ar1(rng: np.random.Generator, shape: tuple[int, ...], phi: float) -> np.ndarray:
+    """Unit-variance stationary AR(1) series along axis 1 of ``shape``: a slowly drifting offset per joint."""
+    x = np.empty(shape)
+    x[:, 0] = rng.standard_normal((shape[0], *shape[2:]))
+    innovation = np.sqrt(1.0 - phi**2) * rng.standard_normal(shape)
+    for i in range(1, shape[1]):
+        x[:, i] = phi * x[:, i - 1] + innovation[:, i]
+    return x
+
+
+def bursts(rng: np.random.Generator, b: int, t: int, prob: float, frames: tuple[int, int]) -> np.ndarray:
+    """(B, T) bool: in a ``prob`` share of windows, one run of frames[0]..frames[1] frames, placed so that it is
+    as likely to cover the newest frame (the one the lifter answers for) as any other."""
+    length = rng.integers(frames[0], frames[1] + 1, b)
+    end = rng.integers(0, t + length)  # exclusive end; runs may start before the window or end after it
+    frame = np.arange(t)[None]
+    return (rng.random(b) < prob)[:, None] & (frame < end[:, None]) & (frame >= (end - length)[:, None])
+
+
+DISTAL = tuple((H36M17.index[f"{side}_{a}"], H36M17.index[f"{side}_{b}"])
+               for side in ("left", "right") for a, b in (("elbow", "wrist"), ("knee", "ankle")))
+
+
+def _limb_mask(rng: np.random.Generator, b: int, j: int) -> np.ndarray:
+    """(B, 1, J) bool: one forearm or shin (its two joints) per window."""
+    mask = np.zeros((b, 1, j), bool)
+    limb = np.array(DISTAL)[rng.integers(0, len(DISTAL), b)]  # (B, 2)
+    mask[np.arange(b)[:, None], 0, limb] = True
+    return mask
 
 
 @dataclass(frozen=True)
@@ -186,6 +267,10 @@ def synthesize(rng: np.random.Generator, sequences: list[np.ndarray], batch: int
     seq = rng.choice(len(sequences), size=batch, p=lengths / lengths.sum())
     idx = window_indices(rng, lengths, seq, window, cfg)
     joints = np.stack([sequences[s][i] for s, i in zip(seq, idx)]).astype(np.float64)
+    if cfg.recombine_prob > 0:
+        donor_seq = rng.choice(len(sequences), size=batch, p=lengths / lengths.sum())
+        donor_idx = window_indices(rng, lengths, donor_seq, window, cfg)
+        joints = recombine(rng, joints, np.stack([sequences[s][i] for s, i in zip(donor_seq, donor_idx)]), cfg)
     if cfg.limb_rotation_prob > 0:
         joints = rotate_limbs(rng, joints, cfg)
     joints = mirror(rng, scale_bones(rng, joints, cfg), cfg)

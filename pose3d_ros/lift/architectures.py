@@ -33,6 +33,8 @@ ARCHITECTURES = {a.name: a for a in (
     Architecture("videopose3d", "Pavllo et al., CVPR 2019 (VideoPose3D), causal form", "pose3d_ros.lift.videopose3d"),
     Architecture("ampose", "Lin, Wu, Chiu, ICASSP 2023 (AMPose)", "pose3d_ros.lift.ampose"),
     Architecture("ssr_stf", "Xu et al., 2024 (SSR-STF), causal masked form", "pose3d_ros.lift.ssr_stf"),
+    Architecture("spatial_temporal", "AMPose (ICASSP 2023) fed Liu et al.'s (IJCV 2021) causal temporal model",
+                 "pose3d_ros.lift.spatial_temporal"),
     Architecture("lifting_by_image", "Zhou, Yin, Li, AAAI 2024 (Lifting by Image)",
                  "pose3d_ros.lift.lifting_by_image"),
 )}

@@ -123,17 +123,16 @@ class TemporalAttention(nn.Module):
         return torch.sigmoid(self.bn(self.linear(scores)))[:, None, None]
 
 
-class CausalLiu(nn.Module):
-    """(B, T, J, 3) normalised 2D window [x, y, confidence] -> (B, J, 3) root-relative 3D of the newest frame."""
+class DilatedTrunk(nn.Module):
+    """The paper's causal temporal model without its head: a window's per-frame features (B, Cin, 1, T), weighted by
+    the window's own temporal attention, -> (B, C, 1, 1) features of its newest frame.
 
-    Config = CausalLiuConfig
-    needs_image = False
+    The features are the raw 2D for CausalLiu; any per-frame encoding of the window (same T) for other models.
+    """
 
-    def __init__(self, cfg: CausalLiuConfig):
+    def __init__(self, cfg: CausalLiuConfig, in_channels: int):
         super().__init__()
-        self.cfg = cfg
         c, t, stages = cfg.channels, cfg.receptive_field, cfg.num_stages
-        in_channels = cfg.num_joints * cfg.in_features
         self.drop = nn.Dropout(cfg.dropout)
         self.expand = SeparableConv(in_channels, c)
         self.multiscale = nn.ModuleList(SeparableConv(in_channels, c) for _ in range(1, stages - 1))
@@ -143,34 +142,26 @@ class CausalLiu(nn.Module):
         )
         self.mix = nn.ModuleList(TimeConv(c, c, 1, bias=False) for _ in range(1, stages))
         self.mix_bn = nn.ModuleList(nn.BatchNorm2d(c) for _ in range(1, stages))
-        self.head = TimeConv(c, cfg.num_joints * 3, 1)
-        # (J*F, J*2) map from a frame's features to its x, y minus the pelvis's (joint 0) x, y.
+        # (J*F, J*2) map from a frame's 2D window features to its x, y minus the pelvis's (joint 0) x, y.
         pick = torch.zeros(cfg.num_joints * cfg.in_features, cfg.num_joints * 2)
         for joint in range(cfg.num_joints):
             for axis in range(2):
                 pick[joint * cfg.in_features + axis, joint * 2 + axis] += 1.0
                 pick[axis, joint * 2 + axis] -= 1.0
         self.register_buffer("root_centred_xy", pick, persistent=False)
-        # Start as a shallow net predicting all joints at the pelvis: blocks begin as identity (zero BN gain)
-        # and the head at zero; on CPU-sized budgets this converges several times faster than random init.
+        # Blocks begin as identity (zero BN gain): on CPU-sized budgets this converges several times faster.
         for bn in self.mix_bn:
             nn.init.zeros_(bn.weight)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
 
-    def forward(self, window: torch.Tensor) -> torch.Tensor:
+    def encode(self, window: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """window (B, T, J, F) normalised 2D, x (B, Cin, 1, T) its per-frame features -> (B, C, 1, 1)."""
         b, t, j, f = window.shape
-        if t != self.cfg.receptive_field:
-            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
-
         # Temporal attention scores: cosine similarity of each frame's root-centred 2D pose to the newest frame's.
-        flat = window.reshape(b, t, j * f)
-        pose = flat @ self.root_centred_xy  # one matmul: ONNX Runtime is slow at slicing/broadcasting x, y pairs
+        pose = window.reshape(b, t, j * f) @ self.root_centred_xy  # one matmul: ONNX Runtime slices x, y slowly
         scores = F.cosine_similarity(pose, pose[:, -1:], dim=-1, eps=1e-6)
 
-        x = flat.transpose(1, 2).unsqueeze(2)  # (B, J*F, 1, T)
         h = self.drop(mish(self.expand(x)))
-        # Multi-scale input: the raw window subsampled at stride 3**s, keeping the last frame of each group.
+        # Multi-scale input: the features subsampled at stride 3**s, keeping the last frame of each group.
         side = [self.drop(mish(conv(x[..., 3**s - 1::3**s]))) for s, conv in enumerate(self.multiscale, 1)]
 
         for i, (attend, kernel_attention, mix, mix_bn) in enumerate(
@@ -181,8 +172,29 @@ class CausalLiu(nn.Module):
             residual = h[..., 2::3]
             h = self.drop(kernel_attention(h * attend(scores)))
             h = residual + self.drop(mish(mix_bn(mix(h))))
+        return h
 
-        joints = self.head(h).view(b, j, 3)
+
+class CausalLiu(DilatedTrunk):
+    """(B, T, J, 3) normalised 2D window [x, y, confidence] -> (B, J, 3) root-relative 3D of the newest frame."""
+
+    Config = CausalLiuConfig
+    needs_image = False
+
+    def __init__(self, cfg: CausalLiuConfig):
+        super().__init__(cfg, cfg.num_joints * cfg.in_features)
+        self.cfg = cfg
+        self.head = TimeConv(cfg.channels, cfg.num_joints * 3, 1)
+        # The head starts at zero: a shallow net predicting all joints at the pelvis.
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        b, t, j, f = window.shape
+        if t != self.cfg.receptive_field:
+            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
+        x = window.reshape(b, t, j * f).transpose(1, 2).unsqueeze(2)  # (B, J*F, 1, T): the raw 2D
+        joints = self.head(self.encode(window, x)).view(b, j, 3)
         return joints - joints[:, :1]
 
 

@@ -47,12 +47,15 @@ def metadata_for(state: dict) -> dict[str, str]:
                          f"{cfg['train_sequences']} (held out {cfg['heldout_sequences']}), assumed 120 Hz"
                          + ("" if cfg.get("deepmimic_source") is None else
                             "; pybullet==3.2.7 DeepMimic humanoid3d clips (held out "
-                            f"{list(cfg.get('deepmimic_heldout', ()))})"),
+                            f"{list(cfg.get('deepmimic_heldout', ()))})")
+                         + ("" if cfg.get("isaaclab_source") is None else
+                            "; isaaclab==3.0.0 CMU mocap clips (held out "
+                            f"{list(cfg.get('isaaclab_heldout', ()))})"),
         "augmentation": json.dumps(cfg.get("augment", {})),
         "training_run": f"{cfg['name']} epoch {state['epoch'] + 1}/{cfg['epochs']}",
         "seed": str(cfg["seed"]),
         "heldout_metrics": json.dumps({k: round(v, 2) for k, v in metrics.items()
-                                       if k.startswith(("clean_", "noisy_", "deepmimic_"))}),
+                                       if k.startswith(("clean_", "noisy_", "deepmimic_", "isaaclab_"))}),
         "torch_version": str(torch.__version__),
     }
 

@@ -31,7 +31,7 @@ import yaml
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from pose3d_ros.data import deepmimic, mocap
+from pose3d_ros.data import deepmimic, isaaclab_amp, mocap
 from pose3d_ros.data.augment import AugmentConfig, Batch, synthesize
 from pose3d_ros.lift.architectures import build_model
 from pose3d_ros.lift.inputs import normalize_window
@@ -52,12 +52,16 @@ class TrainConfig:
     model: dict  # the architecture's config fields
     augment: AugmentConfig
     architecture: str = "causal_liu"
-    init_from: str | None = None  # checkpoint whose weights start this run (same architecture; new layers fresh)
+    # Checkpoint (training or exported .pt) whose weights start this run: the same architecture, or one the model
+    # names in INIT_FROM (whose weights it holds under the same names); layers it lacks start fresh.
+    init_from: str | None = None
     mocap_root: str | None = None  # default: the installed holosoma-retargeting wheel
     train_sequences: tuple[int, ...] = (0, 1, 2, 3)
     heldout_sequences: tuple[int, ...] = (4,)
     deepmimic_source: str | None = None  # pybullet==3.2.7 wheel (or its folder); None = climb mocap only
     deepmimic_heldout: tuple[str, ...] = ()
+    isaaclab_source: str | None = None  # isaaclab==3.0.0 wheel (or its folder): CMU clips; None = not used
+    isaaclab_heldout: tuple[str, ...] = ()
     batch_size: int = 256
     epochs: int = 24
     steps_per_epoch: int = 250
@@ -140,9 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     net = build_model(cfg.architecture, cfg.model).to(device)
     if cfg.init_from is not None:
         init = torch.load(cfg.init_from, map_location=device, weights_only=False)
-        if init.get("architecture", "causal_liu") != cfg.architecture:
-            raise ValueError(f"init_from '{cfg.init_from}' holds a '{init.get('architecture')}' model; "
-                             f"expected '{cfg.architecture}'")
+        held = init.get("architecture") or init.get("metadata", {}).get("architecture", "causal_liu")
+        allowed = (cfg.architecture, *getattr(net, "INIT_FROM", ()))
+        if held not in allowed:
+            raise ValueError(f"init_from '{cfg.init_from}' holds a '{held}' model; expected one of {allowed}")
         missing, unexpected = net.load_state_dict(init["model"], strict=False)
         if unexpected:
             raise ValueError(f"init_from '{cfg.init_from}' has weights this model lacks: {unexpected[:5]}")
@@ -157,6 +162,11 @@ def main(argv: list[str] | None = None) -> None:
         train_seqs += [c for name, c in clips.items() if name not in cfg.deepmimic_heldout]
         if cfg.deepmimic_heldout:
             eval_sets["deepmimic_noisy"] = ([clips[n] for n in cfg.deepmimic_heldout], NOISY_EVAL)
+    if cfg.isaaclab_source is not None:
+        clips = isaaclab_amp.load_clips(cfg.isaaclab_source, fps=mocap.MOCAP_FPS)
+        train_seqs += [c for name, c in clips.items() if name not in cfg.isaaclab_heldout]
+        if cfg.isaaclab_heldout:
+            eval_sets["isaaclab_noisy"] = ([clips[n] for n in cfg.isaaclab_heldout], NOISY_EVAL)
     eval_batches = {}
     for name, (seqs, aug) in eval_sets.items():
         eval_rng = np.random.default_rng(cfg.seed + 1000)

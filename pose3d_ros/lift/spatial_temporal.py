@@ -1,0 +1,117 @@
+"""The package's spatial-temporal causal lifter: AMPose's joint reasoning on the newest frame, told how the body
+has been moving by Liu et al.'s causal temporal model (both papers in ampose.py and causal_liu.py; the
+combination is this package's).
+
+Single-frame AMPose is the most accurate lifter here and the causal Liu model the smoothest; this model is meant
+to be both. The temporal model reads the whole window and its features of the newest frame become one token
+per joint, added to AMPose's own tokens of the newest frame before its Transformer and GCN blocks, which reason
+over the skeleton with both. With ``to_tokens`` at zero (its initial value) the model is exactly AMPose: it can
+start from a trained single-frame AMPose (``init_from``) and learn what time adds.
+
+A per-frame spatial encoder in front of the temporal model (a GCN block on every frame of the window) was
+measured and left out: on this project's 2-core CPU it made one step 1.2 ms for one person and 6.6 ms for 8
+(ONNX Runtime, one thread), against 0.6-0.8 and 2.4 ms without it, past the package's 1 ms / 4 ms budget.
+
+Figure, top to bottom:
+  2D window (B, T, 17, 3)
+  ├ Liu's temporal attention + multi-scale dilated convs over the window .............. (B, C)
+  │   -> linear ............................................................ motion tokens (B, 17, D)
+  └ newest frame: linear -> + joint embedding ............................... pose tokens (B, 17, D)
+  pose tokens + motion tokens -> pair l = 1..L: Transformer block, GCN block (AMPose) -> LN -> linear
+  -> (B, 17, 3), pelvis moved to the origin
+
+Fixed work per frame: one window in, the newest frame's pose out; no state between calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from pose3d_ros.layouts import H36M17
+from pose3d_ros.lift.ampose import AMPoseConfig, GCNBlock, TransformerBlock, skeleton_adjacency
+from pose3d_ros.lift.causal_liu import CausalLiuConfig, DilatedTrunk
+
+
+@dataclass(frozen=True)
+class SpatialTemporalConfig:
+    receptive_field: int = 81  # 27, 81 or 243 (the temporal model's strided stages)
+    num_joints: int = 17
+    in_features: int = 3  # x, y, confidence
+    channels: int = 64  # temporal model width
+    groups: int = 8
+    reduction: int = 32
+    dim: int = 64  # AMPose's token width
+    pairs: int = 4
+    heads: int = 4
+    mlp_ratio: int = 2
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        _ = self.ampose, self.temporal  # the parts' own checks
+
+    @property
+    def ampose(self) -> AMPoseConfig:
+        return AMPoseConfig(1, self.num_joints, self.in_features, self.dim, self.pairs, self.heads, self.mlp_ratio,
+                            self.dropout)
+
+    @property
+    def temporal(self) -> CausalLiuConfig:
+        return CausalLiuConfig(self.receptive_field, self.num_joints, self.in_features, self.channels, self.groups,
+                               self.reduction, dropout=self.dropout)
+
+
+class SpatialTemporal(nn.Module):
+    """(B, T, J, 3) normalised 2D window [x, y, confidence] -> (B, J, 3) root-relative 3D of the newest frame."""
+
+    Config = SpatialTemporalConfig
+    needs_image = False
+    INIT_FROM = ("ampose",)  # a single-frame AMPose's weights load under the same names
+
+    def __init__(self, cfg: SpatialTemporalConfig):
+        super().__init__()
+        self.cfg = cfg
+        adjacency = skeleton_adjacency(cfg.num_joints, H36M17.bones)
+        self.temporal = DilatedTrunk(cfg.temporal, cfg.num_joints * cfg.in_features)
+        self.to_tokens = nn.Linear(cfg.channels, cfg.num_joints * cfg.dim)
+        # AMPose on the newest frame: the same names as ampose.py's, so that its checkpoints load here.
+        self.embed = nn.Linear(cfg.in_features, cfg.dim)
+        self.joint_embedding = nn.Parameter(0.02 * torch.randn(cfg.num_joints, cfg.dim))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.transformer_blocks = nn.ModuleList(
+            TransformerBlock(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.pairs))
+        self.gcn_blocks = nn.ModuleList(GCNBlock(cfg.dim, adjacency, cfg.dropout) for _ in range(cfg.pairs))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.head = nn.Linear(cfg.dim, 3)
+        # Start as the identity network predicting every joint at the pelvis, and with no motion tokens (so as
+        # AMPose when its weights are loaded): residual branches end in zero layers, the head is zero.
+        for block in self.transformer_blocks:
+            for last in (block.attention.proj, block.mlp[-1]):
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
+        for block in self.gcn_blocks:
+            nn.init.zeros_(block.gcn2.self_weight.weight)
+            nn.init.zeros_(block.gcn2.neighbour_weight.weight)
+        for layer in (self.to_tokens, self.head):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        b, t, j, f = window.shape
+        if t != self.cfg.receptive_field:
+            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
+
+        motion = self.temporal.encode(window, window.reshape(b, t, j * f).transpose(1, 2).unsqueeze(2))
+        motion_tokens = self.to_tokens(motion.flatten(1)).view(b, j, self.cfg.dim)
+
+        x = self.drop(self.embed(window[:, -1]) + self.joint_embedding + motion_tokens)
+        for transformer, gcn in zip(self.transformer_blocks, self.gcn_blocks):
+            x = gcn(transformer(x))
+
+        joints = self.head(self.norm(x))
+        return joints - joints[:, :1]
+
+
+MODEL = SpatialTemporal

@@ -258,11 +258,13 @@ class Batch:
     joints_cam_m: np.ndarray  # (B, 17, 3) float32, newest frame, camera frame, pelvis at 0
     root_cam_m: np.ndarray | None = None  # (B, 3) float32, newest frame's pelvis in the camera frame
     image_size: np.ndarray | None = None  # (B, 2) int (width, height) of each virtual camera's image
+    recent_cam_m: np.ndarray | None = None  # (B, H, 17, 3) float32, the last H frames' joints, pelvis at 0
 
 
 def synthesize(rng: np.random.Generator, sequences: list[np.ndarray], batch: int, window: int,
-               cfg: AugmentConfig) -> Batch:
-    """Draw ``batch`` augmented windows of ``window`` frames from world-frame sequences [(N, 17, 3), ...]."""
+               cfg: AugmentConfig, recent: int = 0) -> Batch:
+    """Draw ``batch`` augmented windows of ``window`` frames from world-frame sequences [(N, 17, 3), ...];
+    ``recent`` > 0 also gives the true joints of the last ``recent`` frames (Batch.recent_cam_m)."""
     lengths = np.array([len(s) for s in sequences])
     seq = rng.choice(len(sequences), size=batch, p=lengths / lengths.sum())
     idx = window_indices(rng, lengths, seq, window, cfg)
@@ -278,5 +280,6 @@ def synthesize(rng: np.random.Generator, sequences: list[np.ndarray], batch: int
     joints_cam = to_camera(joints, R, centre)
     keypoints_px, confidence = detector_noise(rng, project(joints_cam, K), cfg)
     target = joints_cam[:, -1] - joints_cam[:, -1, :1]
+    recent_cam_m = (joints_cam[:, -recent:] - joints_cam[:, -recent:, :1]).astype(np.float32) if recent else None
     return Batch(keypoints_px.astype(np.float32), confidence, K, target.astype(np.float32),
-                 joints_cam[:, -1, 0].astype(np.float32), size)
+                 joints_cam[:, -1, 0].astype(np.float32), size, recent_cam_m)

@@ -69,6 +69,10 @@ class TrainConfig:
     lr_final: float = 1e-5
     weight_decay: float = 1e-4
     eval_windows: int = 2048
+    # > 0: each training window comes with the two windows ending one and two frames earlier (same 2D noise), and
+    # the loss adds this weight times the velocity and acceleration errors of the three predictions (MPJPE of
+    # their first and second differences): what the acceleration error measures, trained for directly.
+    motion_loss_weight: float = 0.0
     device: str = "auto"
     num_threads: int = 2
 
@@ -90,6 +94,22 @@ def to_features(batch: Batch, device: torch.device, model: torch.nn.Module,
 
         inputs.append(torch.from_numpy(render_crops(rng, batch, model.cfg.crop_size)))
     return tuple(x.to(device) for x in inputs), torch.from_numpy(batch.joints_cam_m).to(device)
+
+
+def motion_loss(model: torch.nn.Module, batch: Batch, window: int, weight: float,
+                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, MPJPE): MPJPE of the three windows ending on the batch's last three frames (each normalised on its
+    own, as the node normalises every step), plus ``weight`` x (velocity + acceleration MPJPE) of the three
+    predictions in the loss."""
+    b, span = batch.keypoints_px.shape[:2]
+    windows = [normalize_window(batch.keypoints_px[:, end - window:end], batch.confidence[:, end - window:end],
+                                batch.K) for end in range(span - 2, span + 1)]
+    pred = model(torch.from_numpy(np.concatenate(windows)).to(device)).view(3, b, -1, 3).transpose(0, 1)
+    target = torch.from_numpy(batch.recent_cam_m).to(device)  # (B, 3, 17, 3), oldest first
+    velocity = mpjpe(pred.diff(dim=1), target.diff(dim=1))
+    acceleration = mpjpe(pred.diff(n=2, dim=1), target.diff(n=2, dim=1))
+    p1 = mpjpe(pred, target)
+    return p1 + weight * (velocity + acceleration), p1
 
 
 @torch.no_grad()
@@ -154,6 +174,9 @@ def main(argv: list[str] | None = None) -> None:
         if rank == 0 and missing:
             print(f"init_from {cfg.init_from}: {len(missing)} tensors start fresh (e.g. {missing[0]})")
     window = net.cfg.receptive_field
+    if cfg.motion_loss_weight > 0 and net.needs_image:
+        raise ValueError(f"motion_loss_weight {cfg.motion_loss_weight} needs a keypoint-only model; "
+                         f"'{cfg.architecture}' reads image crops")
     eval_sets = {
         name: (heldout, aug) for name, aug in (("clean", CLEAN_EVAL), ("noisy", NOISY_EVAL))
     }
@@ -203,13 +226,17 @@ def main(argv: list[str] | None = None) -> None:
         losses = []
         bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", disable=not lead)
         for _ in bar:
-            x, y = to_features(synthesize(rng, train_seqs, batch_size, window, cfg.augment), device, net, rng)
-            loss = mpjpe(model(*x), y)
+            if cfg.motion_loss_weight > 0:
+                batch = synthesize(rng, train_seqs, batch_size, window + 2, cfg.augment, recent=3)
+                loss, p1 = motion_loss(model, batch, window, cfg.motion_loss_weight, device)
+            else:
+                x, y = to_features(synthesize(rng, train_seqs, batch_size, window, cfg.augment), device, net, rng)
+                loss = p1 = mpjpe(model(*x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
-            losses.append(loss.item())
+            losses.append(p1.item())
             bar.set_postfix(mpjpe_mm=f"{1000 * np.mean(losses[-50:]):.1f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
         if not lead:
             continue

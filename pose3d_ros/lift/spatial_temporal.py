@@ -10,7 +10,7 @@ start from a trained single-frame AMPose (``init_from``) and learn what time add
 
 A per-frame spatial encoder in front of the temporal model (a GCN block on every frame of the window) was
 measured and left out: on this project's 2-core CPU it made one step 1.2 ms for one person and 6.6 ms for 8
-(ONNX Runtime, one thread), against 0.6-0.8 and 2.4 ms without it, past the package's 1 ms / 4 ms budget.
+(ONNX Runtime, one thread), against 0.8 and 2.4 ms without it, past the package's 1 ms / 4 ms budget.
 
 Figure, top to bottom:
   2D window (B, T, 17, 3)

@@ -153,10 +153,13 @@ class AMPose(nn.Module):
 
         # One token per joint from its own T frames (T = 1: the newest frame's x, y, confidence).
         tokens = window.permute(0, 2, 1, 3).reshape(b, j, t * f)
-        x = self.drop(self.embed(tokens) + self.joint_embedding)
+        return self.decode(self.embed(tokens) + self.joint_embedding)
+
+    def decode(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Joint tokens (B, J, D) -> the alternating blocks and the head -> (B, J, 3), pelvis at the origin."""
+        x = self.drop(tokens)
         for transformer, gcn in zip(self.transformer_blocks, self.gcn_blocks):
             x = gcn(transformer(x))
-
         joints = self.head(self.norm(x))
         return joints - joints[:, :1]
 

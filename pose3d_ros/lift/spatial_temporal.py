@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pose3d_ros.layouts import H36M17
-from pose3d_ros.lift.ampose import AMPoseConfig, GCNBlock, TransformerBlock, skeleton_adjacency
+from pose3d_ros.lift.ampose import AMPose, AMPoseConfig
 from pose3d_ros.lift.causal_liu import CausalLiuConfig, DilatedTrunk
 
 
@@ -63,40 +62,23 @@ class SpatialTemporalConfig:
                                self.reduction, dropout=self.dropout)
 
 
-class SpatialTemporal(nn.Module):
-    """(B, T, J, 3) normalised 2D window [x, y, confidence] -> (B, J, 3) root-relative 3D of the newest frame."""
+class SpatialTemporal(AMPose):
+    """(B, T, J, 3) normalised 2D window [x, y, confidence] -> (B, J, 3) root-relative 3D of the newest frame.
+
+    AMPose's modules under AMPose's names (so that its checkpoints load here), plus the temporal model."""
 
     Config = SpatialTemporalConfig
     needs_image = False
     INIT_FROM = ("ampose",)  # a single-frame AMPose's weights load under the same names
 
     def __init__(self, cfg: SpatialTemporalConfig):
-        super().__init__()
+        super().__init__(cfg.ampose)
         self.cfg = cfg
-        adjacency = skeleton_adjacency(cfg.num_joints, H36M17.bones)
         self.temporal = DilatedTrunk(cfg.temporal, cfg.num_joints * cfg.in_features)
         self.to_tokens = nn.Linear(cfg.channels, cfg.num_joints * cfg.dim)
-        # AMPose on the newest frame: the same names as ampose.py's, so that its checkpoints load here.
-        self.embed = nn.Linear(cfg.in_features, cfg.dim)
-        self.joint_embedding = nn.Parameter(0.02 * torch.randn(cfg.num_joints, cfg.dim))
-        self.drop = nn.Dropout(cfg.dropout)
-        self.transformer_blocks = nn.ModuleList(
-            TransformerBlock(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.pairs))
-        self.gcn_blocks = nn.ModuleList(GCNBlock(cfg.dim, adjacency, cfg.dropout) for _ in range(cfg.pairs))
-        self.norm = nn.LayerNorm(cfg.dim)
-        self.head = nn.Linear(cfg.dim, 3)
-        # Start as the identity network predicting every joint at the pelvis, and with no motion tokens (so as
-        # AMPose when its weights are loaded): residual branches end in zero layers, the head is zero.
-        for block in self.transformer_blocks:
-            for last in (block.attention.proj, block.mlp[-1]):
-                nn.init.zeros_(last.weight)
-                nn.init.zeros_(last.bias)
-        for block in self.gcn_blocks:
-            nn.init.zeros_(block.gcn2.self_weight.weight)
-            nn.init.zeros_(block.gcn2.neighbour_weight.weight)
-        for layer in (self.to_tokens, self.head):
-            nn.init.zeros_(layer.weight)
-            nn.init.zeros_(layer.bias)
+        # No motion tokens to start with: the model starts as the AMPose it is given (or as AMPose's own start).
+        nn.init.zeros_(self.to_tokens.weight)
+        nn.init.zeros_(self.to_tokens.bias)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         b, t, j, f = window.shape
@@ -105,13 +87,7 @@ class SpatialTemporal(nn.Module):
 
         motion = self.temporal.encode(window, window.reshape(b, t, j * f).transpose(1, 2).unsqueeze(2))
         motion_tokens = self.to_tokens(motion.flatten(1)).view(b, j, self.cfg.dim)
-
-        x = self.drop(self.embed(window[:, -1]) + self.joint_embedding + motion_tokens)
-        for transformer, gcn in zip(self.transformer_blocks, self.gcn_blocks):
-            x = gcn(transformer(x))
-
-        joints = self.head(self.norm(x))
-        return joints - joints[:, :1]
+        return self.decode(self.embed(window[:, -1]) + self.joint_embedding + motion_tokens)
 
 
 MODEL = SpatialTemporal

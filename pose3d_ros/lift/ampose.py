@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pose3d_ros.layouts import H36M17
+from pose3d_ros.lift.architectures import window_shape
 from pose3d_ros.lift.attention import Attention, mlp
 
 
@@ -147,9 +148,7 @@ class AMPose(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        b, t, j, f = window.shape
-        if t != self.cfg.receptive_field:
-            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
+        b, t, j, f = window_shape(window, self.cfg.receptive_field)
 
         # One token per joint from its own T frames (T = 1: the newest frame's x, y, confidence).
         tokens = window.permute(0, 2, 1, 3).reshape(b, j, t * f)

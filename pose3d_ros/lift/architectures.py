@@ -40,6 +40,14 @@ ARCHITECTURES = {a.name: a for a in (
 )}
 
 
+def window_shape(window: Any, receptive_field: int) -> tuple[int, int, int, int]:
+    """(B, T, J, F) of a model's input window, which must hold exactly ``receptive_field`` frames."""
+    b, t, j, f = window.shape
+    if t != receptive_field:
+        raise ValueError(f"window has {t} frames; this model needs exactly {receptive_field}")
+    return b, t, j, f
+
+
 def architecture(name: str) -> Architecture:
     if name not in ARCHITECTURES:
         raise ValueError(f"lifter architecture '{name}' unknown; expected one of {', '.join(ARCHITECTURES)}")

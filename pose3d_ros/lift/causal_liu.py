@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pose3d_ros.lift.architectures import window_shape
+
 
 @dataclass(frozen=True)
 class CausalLiuConfig:
@@ -190,9 +192,7 @@ class CausalLiu(DilatedTrunk):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        b, t, j, f = window.shape
-        if t != self.cfg.receptive_field:
-            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
+        b, t, j, f = window_shape(window, self.cfg.receptive_field)
         x = window.reshape(b, t, j * f).transpose(1, 2).unsqueeze(2)  # (B, J*F, 1, T): the raw 2D
         joints = self.head(self.encode(window, x)).view(b, j, 3)
         return joints - joints[:, :1]

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pose3d_ros.lift.architectures import window_shape
 from pose3d_ros.lift.crops import CROP_EXTENT
 
 
@@ -191,9 +192,7 @@ class LiftingByImage(nn.Module):
         return self
 
     def forward(self, window: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-        b, t, j, f = window.shape
-        if t != self.cfg.receptive_field:
-            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
+        b, t, j, f = window_shape(window, self.cfg.receptive_field)
         pose = window[:, -1]
 
         # Image tokens: (B, D, G, G) -> (B, N, D), row-major patches, plus their learned position.

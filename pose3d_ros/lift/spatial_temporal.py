@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from pose3d_ros.lift.ampose import AMPose, AMPoseConfig
+from pose3d_ros.lift.architectures import window_shape
 from pose3d_ros.lift.causal_liu import CausalLiuConfig, DilatedTrunk
 
 
@@ -81,9 +82,7 @@ class SpatialTemporal(AMPose):
         nn.init.zeros_(self.to_tokens.bias)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        b, t, j, f = window.shape
-        if t != self.cfg.receptive_field:
-            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
+        b, t, j, f = window_shape(window, self.cfg.receptive_field)
 
         motion = self.temporal.encode(window, window.reshape(b, t, j * f).transpose(1, 2).unsqueeze(2))
         motion_tokens = self.to_tokens(motion.flatten(1)).view(b, j, self.cfg.dim)

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pose3d_ros.layouts import H36M17
+from pose3d_ros.lift.architectures import window_shape
 from pose3d_ros.lift.attention import Attention, mlp
 
 
@@ -267,9 +268,7 @@ class SSRSTF(nn.Module):
     def features(self, window: torch.Tensor, newest_only: bool = False) -> torch.Tensor:
         """(B, T, J, F) window -> (B, T, J, D) tokens after the last layer, frame t read from frames <= t only;
         (B, 1, J, D) with ``newest_only``: the last layer then computes the newest frame alone (same values)."""
-        t = window.shape[1]
-        if t != self.cfg.receptive_field:
-            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
+        window_shape(window, self.cfg.receptive_field)
         x = self.drop(self.embed(window) + self.joint_embedding + self.frame_embedding)
         for i, (glob, ssr, fuse) in enumerate(zip(self.global_blocks, self.ssr_blocks, self.fusions)):
             last = newest_only and i == self.cfg.layers - 1

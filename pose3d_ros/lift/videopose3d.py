@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from pose3d_ros.lift.architectures import window_shape
+
 
 @dataclass(frozen=True)
 class VideoPose3DConfig:
@@ -62,9 +64,7 @@ class VideoPose3D(nn.Module):
         nn.init.zeros_(self.shrink.bias)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        b, t, j, f = window.shape
-        if t != self.cfg.receptive_field:
-            raise ValueError(f"window has {t} frames; this model needs exactly {self.cfg.receptive_field}")
+        b, t, j, f = window_shape(window, self.cfg.receptive_field)
         x = window.reshape(b, t, j * f).transpose(1, 2)  # (B, J*F, T)
         x = self.drop(torch.relu(self.expand_bn(self.expand(x))))
         for conv, conv_bn, pointwise, pointwise_bn in zip(self.strided, self.strided_bn, self.pointwise,

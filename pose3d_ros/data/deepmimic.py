@@ -113,8 +113,9 @@ def _forward_kinematics(frames: np.ndarray, joints: dict[str, dict]) -> dict[str
     return points
 
 
-def _to_h36m(points: dict[str, np.ndarray]) -> np.ndarray:
-    """Named points -> (N, 17, 3) H36M-17, with layouts.py's hip/shoulder means for pelvis, spine, thorax."""
+def points_to_h36m(points: dict[str, np.ndarray]) -> np.ndarray:
+    """The humanoid's named points ({left,right}_{hip,knee,ankle,shoulder,elbow,wrist}, head_centre, head_top;
+    (N, 3) each) -> (N, 17, 3) H36M-17, with layouts.py's hip/shoulder means for pelvis, spine, thorax."""
     hips = 0.5 * (points["left_hip"] + points["right_hip"])
     shoulders = 0.5 * (points["left_shoulder"] + points["right_shoulder"])
     named = {"pelvis": hips, "spine": 0.5 * (hips + shoulders), "thorax": shoulders,
@@ -126,13 +127,17 @@ def _to_h36m(points: dict[str, np.ndarray]) -> np.ndarray:
     return np.stack([named[n] for n in H36M17.names], axis=1)
 
 
+def resample(times_s: np.ndarray, joints_m: np.ndarray, new_times_s: np.ndarray) -> np.ndarray:
+    """Joint positions (N, ...) at ``times_s`` -> at ``new_times_s``, by linear interpolation."""
+    flat = joints_m.reshape(len(joints_m), -1)
+    return np.stack([np.interp(new_times_s, times_s, flat[:, k]) for k in range(flat.shape[1])], 1).reshape(
+        len(new_times_s), *joints_m.shape[1:])
+
+
 def _resample(frames: np.ndarray, joints_m: np.ndarray, fps: float) -> np.ndarray:
     """Joint positions at a fixed rate by linear interpolation over the clip's per-frame durations."""
     times = np.concatenate([[0.0], np.cumsum(frames[:-1, 0])])
-    new_t = np.arange(0.0, times[-1], 1.0 / fps)
-    flat = joints_m.reshape(len(joints_m), -1)
-    return np.stack([np.interp(new_t, times, flat[:, k]) for k in range(flat.shape[1])], 1).reshape(
-        len(new_t), *joints_m.shape[1:])
+    return resample(times, joints_m, np.arange(0.0, times[-1], 1.0 / fps))
 
 
 def load_clips(source: str | Path, fps: float, min_seconds: float = 8.0) -> dict[str, np.ndarray]:
@@ -156,7 +161,7 @@ def load_clips(source: str | Path, fps: float, min_seconds: float = 8.0) -> dict
             cycles = [frames] + [frames[1:] + np.r_[0.0, k * travel, np.zeros(frames.shape[1] - 4)]
                                  for k in range(1, repeats)]
             frames = np.concatenate(cycles)
-        h36m = _to_h36m(_forward_kinematics(frames, joints)) @ _Y_UP_TO_Z_UP.T
+        h36m = points_to_h36m(_forward_kinematics(frames, joints)) @ _Y_UP_TO_Z_UP.T
         clips[Path(name).stem.removeprefix("humanoid3d_")] = _resample(frames, h36m, fps).astype(np.float32)
     if not clips:
         raise FileNotFoundError(f"no {_MOTIONS}humanoid3d_*.txt in '{source}'; expected the pybullet==3.2.7 wheel")

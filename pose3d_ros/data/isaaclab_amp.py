@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pose3d_ros.layouts import H36M17
+from pose3d_ros.data.deepmimic import points_to_h36m, resample
 
 CLIPS = ("dance", "run", "walk")
 _MOTIONS = "isaaclab_tasks/contrib/humanoid_amp/motions/humanoid_{}.npz"
@@ -65,23 +65,10 @@ def to_h36m(body_positions_m: np.ndarray, body_rotations_wxyz: np.ndarray) -> np
     """(N, 15, 3) body origins and (N, 15, 4) body rotations, in ``BODIES`` order -> (N, 17, 3) H36M-17 joints."""
     body = {name: body_positions_m[:, i] for i, name in enumerate(BODIES)}
     head_up = _link_z_axis(body_rotations_wxyz[:, BODIES.index("head")])
-    named = {}
-    for side in ("left", "right"):
-        for joint, link in _H36M_FROM_BODY.items():
-            named[f"{side}_{joint}"] = body[f"{side}_{link}"]
-    hips = 0.5 * (named["left_hip"] + named["right_hip"])
-    shoulders = 0.5 * (named["left_shoulder"] + named["right_shoulder"])
-    named.update(pelvis=hips, spine=0.5 * (hips + shoulders), thorax=shoulders,
-                 neck_nose=body["head"] + HEAD_CENTRE_M * head_up, head=body["head"] + HEAD_TOP_M * head_up)
-    return np.stack([named[n] for n in H36M17.names], axis=1)
-
-
-def _resample(times_s: np.ndarray, joints_m: np.ndarray, fps: float) -> np.ndarray:
-    """Joints at irregular ``times_s`` -> joints at a fixed rate, by linear interpolation, from 0 to the last time."""
-    new_t = np.arange(0.0, times_s[-1] + 0.5 / fps, 1.0 / fps)
-    flat = joints_m.reshape(len(joints_m), -1)
-    return np.stack([np.interp(new_t, times_s, flat[:, k]) for k in range(flat.shape[1])], 1).reshape(
-        len(new_t), *joints_m.shape[1:])
+    points = {f"{side}_{joint}": body[f"{side}_{link}"] for side in ("left", "right")
+              for joint, link in _H36M_FROM_BODY.items()}
+    points.update(head_centre=body["head"] + HEAD_CENTRE_M * head_up, head_top=body["head"] + HEAD_TOP_M * head_up)
+    return points_to_h36m(points)
 
 
 def load_clips(source: str | Path, fps: float) -> dict[str, np.ndarray]:
@@ -104,5 +91,6 @@ def load_clips(source: str | Path, fps: float) -> dict[str, np.ndarray]:
             fresh = np.r_[True, np.any(np.diff(positions, axis=0) != 0.0, axis=(1, 2))]
             times_s = np.flatnonzero(fresh) / float(data["fps"])
             joints = to_h36m(positions[fresh], rotations[fresh])
-            clips[name] = _resample(times_s, joints, fps).astype(np.float32)
+            new_times_s = np.arange(0.0, times_s[-1] + 0.5 / fps, 1.0 / fps)
+            clips[name] = resample(times_s, joints, new_times_s).astype(np.float32)
     return clips

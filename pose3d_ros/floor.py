@@ -129,6 +129,17 @@ def contact_ankles(joints_rel_m: np.ndarray, confidence: np.ndarray, floor: Floo
     return seen & supported & lowest_seen & (ankle_height <= lowest_height + BOTH_FEET_M)
 
 
+def _seen(joints_rel_m: np.ndarray, keypoints_px: np.ndarray, confidence: np.ndarray):
+    """(joints, keypoints, confidence, valid) as float64 with every non-finite joint or keypoint, or zero
+    confidence, unseen: confidence 0, joint and keypoint 0, valid False."""
+    joints_rel_m = np.asarray(joints_rel_m, np.float64)
+    keypoints_px = np.asarray(keypoints_px, np.float64)
+    confidence = np.clip(np.asarray(confidence, np.float64), 0.0, 1.0)
+    valid = np.isfinite(joints_rel_m).all(-1) & np.isfinite(keypoints_px).all(-1) & (confidence > 0)
+    return (np.where(valid[..., None], joints_rel_m, 0.0), np.where(valid[..., None], keypoints_px, 0.0),
+            np.where(valid, confidence, 0.0), valid)
+
+
 def place_on_floor(joints_rel_m: np.ndarray, keypoints_px: np.ndarray, confidence: np.ndarray,
                    camera: CameraModel, floor: Floor, ankle_height_m: float = ANKLE_HEIGHT_M,
                    min_confidence: float = MIN_ANKLE_CONFIDENCE,
@@ -149,20 +160,27 @@ def place_on_floor(joints_rel_m: np.ndarray, keypoints_px: np.ndarray, confidenc
     it, a scale outside ``scale_range`` (feet on a step or in the air), a joint nearer than MIN_DEPTH_M, or
     non-finite input. Non-finite joints or keypoints count as unseen; the output is always finite.
     """
-    joints_rel_m = np.asarray(joints_rel_m, np.float64)
-    keypoints_px = np.asarray(keypoints_px, np.float64)
-    confidence = np.clip(np.asarray(confidence, np.float64), 0.0, 1.0)
-    valid = np.isfinite(joints_rel_m).all(-1) & np.isfinite(keypoints_px).all(-1) & (confidence > 0)
-    confidence = np.where(valid, confidence, 0.0)
-    joints = np.where(valid[..., None], joints_rel_m, 0.0)
-    keypoints = np.where(valid[..., None], keypoints_px, 0.0)
-    root_m = place_root(joints, keypoints, confidence, camera, MIN_DEPTH_M)
-    p, j = confidence.shape
-    scale = np.ones(p)
-    if p == 0 or floor.camera_height_m - ankle_height_m < MIN_CAMERA_ABOVE_ANKLES_M:
-        return root_m, scale, np.zeros(p, bool)
+    scale, on_floor, floor_root = size_on_floor(joints_rel_m, keypoints_px, confidence, camera, floor,
+                                                ankle_height_m, min_confidence, scale_range)
+    root_m = place_root(*_seen(joints_rel_m, keypoints_px, confidence)[:3], camera, MIN_DEPTH_M)
+    root_m[on_floor] = floor_root[on_floor]
+    return root_m, scale, on_floor
 
-    contact = contact_ankles(np.where(valid[..., None], joints_rel_m, np.nan), confidence, floor, min_confidence)
+
+def size_on_floor(joints_rel_m: np.ndarray, keypoints_px: np.ndarray, confidence: np.ndarray,
+                  camera: CameraModel, floor: Floor, ankle_height_m: float = ANKLE_HEIGHT_M,
+                  min_confidence: float = MIN_ANKLE_CONFIDENCE,
+                  scale_range: tuple[float, float] = SCALE_RANGE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """place_on_floor's floor part alone, for callers that place people themselves (the pipeline places them
+    at their track's size): scale (P,) (1 where not on the floor), on_floor (P,) bool and the floor's root
+    (P, 3) (NaN where not on the floor)."""
+    joints, keypoints, confidence, valid = _seen(joints_rel_m, keypoints_px, confidence)
+    p, j = confidence.shape
+    if p == 0 or floor.camera_height_m - ankle_height_m < MIN_CAMERA_ABOVE_ANKLES_M:
+        return np.ones(p), np.zeros(p, bool), np.full((p, 3), np.nan)
+
+    unseen_nan = np.where(valid[..., None], np.asarray(joints_rel_m, np.float64), np.nan)
+    contact = contact_ankles(unseen_nan, confidence, floor, min_confidence)
     xy = camera.normalise(keypoints)
     rays = np.concatenate([xy[:, _ANKLES], np.ones((p, 2, 1))], axis=-1)  # (P, 2, 3), z = 1
     drop = -(rays @ floor.normal_cam)  # fall per unit depth
@@ -191,8 +209,7 @@ def place_on_floor(joints_rel_m: np.ndarray, keypoints_px: np.ndarray, confidenc
     nearest = floor_scale * joints[..., 2].min(axis=1, initial=0.0) + floor_root[:, 2]
     on_floor = (contact.any(axis=1) & np.isfinite(solution).all(axis=1) & (floor_scale >= scale_range[0])
                 & (floor_scale <= scale_range[1]) & (nearest >= MIN_DEPTH_M))
-    root_m[on_floor], scale[on_floor] = floor_root[on_floor], floor_scale[on_floor]
-    return root_m, scale, on_floor
+    return np.where(on_floor, floor_scale, 1.0), on_floor, np.where(on_floor[:, None], floor_root, np.nan)
 
 
 @dataclass

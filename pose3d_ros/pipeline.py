@@ -25,7 +25,7 @@ from pose3d_ros.camera import (
     refine_root_with_depth,
 )
 from pose3d_ros.detect import Detector, to_layout
-from pose3d_ros.floor import Floor, TrackScales, place_on_floor
+from pose3d_ros.floor import Floor, TrackScales, size_on_floor
 from pose3d_ros.layouts import H36M17
 from pose3d_ros.lift import LifterRuntime
 from pose3d_ros.lift.crops import crop_people
@@ -125,7 +125,7 @@ class LiftStage:
         """Return the 3D skeletons of ``people`` at ``stamp_ns``, and the input issues met on the way.
 
         floor: the floor below a calibrated camera, if known. A track that has stood on it gets its body size
-        from its foot contacts (floor.place_on_floor, floor.TrackScales), kept while it is followed, also in
+        from its foot contacts (floor.size_on_floor, floor.TrackScales), kept while it is followed, also in
         frames without contact or floor: its joints are scaled to that size and placed from the keypoints,
         which puts them at the distance that size implies (root_source ROOT_FROM_FLOOR). Others are placed as
         without a floor.
@@ -169,8 +169,8 @@ class LiftStage:
         if camera.calibrated:  # foot rays and metric sizes need real intrinsics
             scale, on_floor = np.ones(len(lifted)), np.zeros(len(lifted), bool)
             if floor is not None:
-                _, scale, on_floor = place_on_floor(joints_rel_m, keypoints_px[:, -1], confidence[:, -1], camera,
-                                                    floor)
+                scale, on_floor, _ = size_on_floor(joints_rel_m, keypoints_px[:, -1], confidence[:, -1], camera,
+                                                   floor)
             size = self.scales.update([p.track_id for p in lifted], stamp_ns, scale, on_floor)
             sized = np.isfinite(size)
             joints_rel_m *= np.where(sized, size, 1.0)[:, None, None]

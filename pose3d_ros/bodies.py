@@ -39,12 +39,31 @@ def standing_height_m(joints_body_m: np.ndarray) -> float:
     return (legs + length("pelvis", "spine", "thorax") + length("thorax", "head")) / (1 - ANKLE_HEIGHT_SHARE)
 
 
+class _FrameAngles:
+    """The joint angles of one frame's bodies, computed in one call when first read: a node publishes the
+    bodies' ids with the skeletons first and their joints after, so the angles cost that message nothing."""
+
+    def __init__(self, model: HumanModel, joints_body_m: np.ndarray):
+        self._model = model
+        self._joints_body_m = joints_body_m
+
+    @cached_property
+    def angles(self) -> np.ndarray:
+        # The angles depend on the model only through its limits, the same at any height.
+        return joint_angles(self._model, self._joints_body_m)
+
+
 @dataclass
 class BodyPose:
     """A body in one frame: ``angles`` (20,) radians in ``body.model.joint_names`` order."""
 
     body: Body
-    angles: np.ndarray
+    _frame: _FrameAngles
+    _index: int
+
+    @property
+    def angles(self) -> np.ndarray:
+        return self._frame.angles[self._index]
 
     @cached_property
     def links(self) -> dict[str, np.ndarray]:
@@ -90,7 +109,8 @@ class BodyRegistry:
         return body_id
 
     def update(self, t_ns: int, people: list[tuple[int, np.ndarray]]) -> list[BodyPose]:
-        """Each person's body at ``t_ns`` (a new one if the track is new or was gone too long) and its pose.
+        """Each person's body at ``t_ns`` (a new one if the track is new or was gone too long) and its pose (its
+        angles computed when first read).
 
         people: (track id, joints_body_m (17, 3): the H36M-17 joints in the body frame, finite) per person.
         """
@@ -99,9 +119,8 @@ class BodyRegistry:
             self._by_track.popitem(last=False)
         if not bodies:
             return []
-        # One call for everyone: the angles depend on the model only through its limits, the same at any height.
-        angles = joint_angles(bodies[0].model, np.stack([joints for _, joints in people]))
-        return [BodyPose(body, a) for body, a in zip(bodies, angles)]
+        frame = _FrameAngles(bodies[0].model, np.stack([joints for _, joints in people]))
+        return [BodyPose(body, frame, i) for i, body in enumerate(bodies)]
 
     def _body(self, t_ns: int, track_id: int, joints_body_m: np.ndarray) -> Body:
         body = self._by_track.get(track_id)

@@ -104,18 +104,48 @@ def test_a_track_keeps_its_body_across_frames_a_busy_detector_skipped(ros_graph)
     assert len(ids[2]) == 1 and ids[2] != ids[0], f"tracked ids {ids}: back after the grace period, same body"
 
 
+def test_body_topics_are_built_only_for_their_subscribers(ros_graph, monkeypatch):
+    """Every body's topics exist, but a frame's joint states, box and 2D skeleton are made only where someone reads."""
+    import pose3d_ros.ros.hri as hri_module
+
+    built = defaultdict(int)
+    for name in ("joint_state_msg", "roi_msg", "skeleton2d_msg"):
+        make = getattr(hri_module, name)
+        monkeypatch.setattr(hri_module, name, lambda *a, _make=make, _name=name: built.__setitem__(
+            _name, built[_name] + 1) or _make(*a))
+    ros_graph.add(Lifter)
+    sender = ros_graph.add(Sender)
+    tracked = ros_graph.add(HriProbe, subscribe_bodies=False)
+    wait_for(lambda: sender.skeletons.get_subscription_count() >= 1 and tracked.count_publishers(
+        "/humans/bodies/tracked") >= 1, what="the lifter")
+    sender.skeletons.publish(skeletons_msg(1, person_px()))
+    wait_for(lambda: tracked.tracked, what="a tracked body")
+    (body_id,) = tracked.tracked[-1].ids
+    assert all(tracked.count_publishers(f"/humans/bodies/{body_id}/{t}") == 1 for t in BODY_TOPICS)
+    assert not built, f"built {dict(built)} with nobody subscribed"
+    joint_states = []
+    tracked.create_subscription(JointState, f"/humans/bodies/{body_id}/joint_states", joint_states.append,
+                                PROBE_RESULTS)
+    wait_for(lambda: tracked.count_subscribers(f"/humans/bodies/{body_id}/joint_states") >= 1, what="the subscriber")
+    time.sleep(0.2)  # the lifter's publisher matches it too
+    sender.skeletons.publish(skeletons_msg(2, person_px()))
+    wait_for(lambda: joint_states, what="joint states for the new subscriber")
+    assert dict(built) == {"joint_state_msg": 1}, f"built {dict(built)}: only the read topic should be"
+
+
 class HriProbe(Node):
     """Follows /humans/bodies/tracked and subscribes each new body's topics as it appears, as an HRI client does."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, subscribe_bodies: bool = True, **kwargs):
         super().__init__("hri_probe", **kwargs)
+        self.subscribe_bodies = subscribe_bodies
         self.tracked: list[IdsList] = []
         self.got: dict[tuple[str, str], list] = defaultdict(list)
         self.create_subscription(IdsList, "/humans/bodies/tracked", self._on_tracked, PROBE_RESULTS)
 
     def _on_tracked(self, msg: IdsList) -> None:
         self.tracked.append(msg)
-        for body_id in msg.ids:
+        for body_id in msg.ids if self.subscribe_bodies else ():
             if (body_id, "urdf") in self.got:
                 continue
             for name, cls in BODY_TOPICS.items():

@@ -13,7 +13,9 @@ Published by the lifter with the source image's header, per frame:
 and the URDF also as the node's parameter ``human_description_<id>``, REP-155's name for it.
 
 A body that left is no longer published; its publishers go after ``grace_s`` without it, and at most
-``max_bodies`` bodies keep publishers (the longest-gone one's go first).
+``max_bodies`` bodies keep publishers (the longest-gone one's go first). A body topic that nobody subscribes to
+is not built, as image_transport's lazy publishers do: every body's publishers exist, so clients find them, but
+the per-frame messages cost only what someone reads.
 """
 
 from __future__ import annotations
@@ -76,6 +78,11 @@ def cropped_msg(header: Header, person: Person2D, rgb: np.ndarray) -> Image | No
     return msg
 
 
+def _read(publisher: Publisher) -> bool:
+    """Whether anyone subscribes to ``publisher``'s topic now."""
+    return publisher.get_subscription_count() > 0
+
+
 @dataclass
 class _BodyTopics:
     roi: Publisher
@@ -114,13 +121,17 @@ class HriBodies:
             topics.last_ns = t_ns
             if topics.described is not pose.body.model:
                 self._describe(topics, pose)
-            topics.joint_states.publish(joint_state_msg(header, pose))
+            if _read(topics.joint_states):
+                topics.joint_states.publish(joint_state_msg(header, pose))
             person = people_2d.get(pose.body.track_id)
             if person is None or width <= 0 or height <= 0:
                 continue
-            topics.roi.publish(roi_msg(header, person, width, height))
-            topics.skeleton2d.publish(skeleton2d_msg(header, person, width, height))
-            if topics.cropped is not None and rgb is not None and (crop := cropped_msg(header, person, rgb)):
+            if _read(topics.roi):
+                topics.roi.publish(roi_msg(header, person, width, height))
+            if _read(topics.skeleton2d):
+                topics.skeleton2d.publish(skeleton2d_msg(header, person, width, height))
+            if (topics.cropped is not None and rgb is not None and _read(topics.cropped)
+                    and (crop := cropped_msg(header, person, rgb))):
                 topics.cropped.publish(crop)
         self._retire(t_ns, {p.body.body_id for p in poses})
 

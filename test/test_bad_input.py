@@ -43,9 +43,9 @@ def _image(stamp_s: int, rgb: np.ndarray | None = None, **fields) -> Image:
     return msg
 
 
-@pytest.fixture
-def detector(ros_graph):
-    node = ros_graph.add(KeypointDetector)
+@pytest.fixture(params=[False, True], ids=["worker_thread", "in_callback"])
+def detector(ros_graph, request):
+    node = ros_graph.add(KeypointDetector, detect_in_callback=request.param)
     sender = ros_graph.add(Sender)
     wait_for(lambda: sender.images.get_subscription_count() >= 1, what="the detector's image subscription")
     return node, sender

@@ -4,7 +4,7 @@
     ros2 launch pose3d_ros lift.launch.py video:=/path/clip.mp4 rviz:=true
     ros2 launch pose3d_ros lift.launch.py use_video_source:=false \\
         image_topic:=/camera/color/image_raw camera_info_topic:=/camera/color/camera_info   # a camera driver
-    ros2 launch pose3d_ros lift.launch.py composed:=true           # one process, lowest latency
+    ros2 launch pose3d_ros lift.launch.py composed:=true           # one process: less memory
     ros2 launch pose3d_ros lift.launch.py model:=ampose_rf27       # another lifter (pose3d-ros compare)
 
 What it starts is data (NODES, ARGUMENTS, NODE_ARGUMENT_PARAMETERS) so that test/test_launch.py can check
@@ -25,7 +25,8 @@ ARGUMENTS = {
     "use_video_source": ("true", "Start video_source; false when a camera driver publishes the images"),
     "image_topic": ("image_raw", "Image topic the detector (and a lifter that reads image crops) subscribes to"),
     "camera_info_topic": ("camera_info", "CameraInfo topic the lifter subscribes to"),
-    "composed": ("false", "Run detector and lifter in one process (executable 'pipeline') for the lowest latency"),
+    "composed": ("false", "Run detector and lifter in one process (executable 'pipeline'): one interpreter's memory "
+                          "instead of two; its latency is no lower (README, Speed)"),
     "rviz": ("false", "Start rviz2 showing skeletons, markers and TF"),
     "model": ("", "Lifter: a name in the package's weights folder (e.g. ampose_rf27; the list and model cards are "
                   "in pose3d_ros/weights/README.md) or a model file; '' = the default causal lifter"),

@@ -157,6 +157,20 @@ def test_separate_processes_with_the_launch_parameters(ros_graph, tmp_path):
         assert "Traceback" not in (tmp_path / f"{name}.log").read_text(), (tmp_path / f"{name}.log").read_text()
 
 
+def test_a_run_with_detector_and_lifter_in_processes_of_their_own_reports_their_timings(tmp_path):
+    """The benchmark's launch layout (session.run_pipeline, layout "processes"): every frame is lifted, and the
+    spawned nodes send back their per-frame timings."""
+    from pose3d_ros.ros.session import run_pipeline
+
+    summary = run_pipeline(tmp_path, source={"max_frames": 20, "width": 640, "height": 480, "preload": True},
+                           render=False, total_frames=20, layout="processes")
+    assert summary.frames_in == 20 and summary.messages_3d >= 10, summary
+    assert len(summary.detector_ms) == summary.frames_detected > 0
+    assert len(summary.latency_ms) >= summary.messages_3d and summary.person_detector_runs > 0
+    assert 0 < summary.detector_ms_p50 < summary.latency_ms_p50, "the detector alone takes part of the latency"
+    assert (tmp_path / "bag").is_dir()
+
+
 def test_nodes_end_when_the_process_that_started_them_is_killed(tmp_path):
     """`ros2 launch` killed by SIGTERM leaves its nodes to themselves (ros2/launch#545): they must end anyway."""
     bin_dir = Path(sys.prefix) / "lib" / "pose3d_ros"

@@ -1,7 +1,10 @@
-"""pipeline: the nodes composed in one process, for the lowest latency.
+"""pipeline: the nodes composed in one process, to save memory.
 
-Runs keypoint_detector and lifter (and video_source with ``--video-source``); images then pass between
-nodes inside the process instead of through the network stack. Parameters come as for the separate nodes:
+Runs keypoint_detector and lifter (and video_source with ``--video-source``) in one interpreter: one copy of
+Python, NumPy and ONNX Runtime instead of two (resident after loading, on the development machine: 441 MB
+against 272 + 376 MB for the two node processes). It is not faster: the nodes then share one GIL, and on the
+2-core benchmark machine separate processes (lift.launch.py's default) gave as low or lower latency
+(`pose3d-ros benchmark`, README "Speed"). Parameters come as for the separate nodes:
 ``--ros-args --params-file config/pose3d_ros.yaml``.
 
 ``--executor single`` (default) or ``multi``. The heavy work never runs on executor threads (the detector has

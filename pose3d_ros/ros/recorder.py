@@ -64,19 +64,28 @@ def _typestore():
 
 
 class Recorder(Node):
-    """Records output topics to ``bag_path`` (MCAP); optionally renders an overlay video into ``render_dir``."""
+    """Records output topics to ``bag_path`` (MCAP); optionally renders an overlay video into ``render_dir``.
+    Without ``bag_path`` it only counts the 2D and 3D messages, as an observer that costs the graph least."""
 
-    def __init__(self, bag_path: Path, render_dir: Path | None = None, fps: float = 30.0, **kwargs):
+    def __init__(self, bag_path: Path | None, render_dir: Path | None = None, fps: float = 30.0, **kwargs):
         super().__init__("recorder", **kwargs)
         self._lock = threading.Lock()
-        store = _typestore()
-        self._writer = Writer(bag_path, version=9, storage_plugin=StoragePlugin.MCAP)
-        self._writer.open()
+        self._closed = False
+        self._writer = None
+        topics = OUTPUT_TOPICS
+        if bag_path is None:
+            topics = {t: OUTPUT_TOPICS[t] for t in ("skeletons_2d", "skeletons_3d")}
+        else:
+            self._writer = Writer(bag_path, version=9, storage_plugin=StoragePlugin.MCAP)
+            self._writer.open()
+        store = _typestore() if self._writer is not None else None
         self._connections = {}
-        for topic, (cls, profile) in OUTPUT_TOPICS.items():
+        for topic, (cls, profile) in topics.items():
             name = self.resolve_topic_name(topic)
-            self._connections[name] = self._writer.add_connection(name, _type_name(cls), typestore=store)
+            if self._writer is not None:
+                self._connections[name] = self._writer.add_connection(name, _type_name(cls), typestore=store)
             self.create_subscription(cls, topic, lambda raw, n=name: self._record(n, raw), profile, raw=True)
+        self.messages_2d = 0
         self.messages_3d = 0
         self.skeletons_3d = 0
         self.first_3d_s: float | None = None
@@ -97,12 +106,16 @@ class Recorder(Node):
     def _record(self, topic: str, raw: bytes) -> None:
         now_ns = time.time_ns()
         with self._lock:
-            if self._writer is None:
+            if self._closed:
                 return
-            self._writer.write(self._connections[topic], now_ns, raw)
+            if self._writer is not None:
+                self._writer.write(self._connections[topic], now_ns, raw)
         if topic.endswith("/skeletons_3d"):
             self._on_skeletons_3d(deserialize_message(raw, Skeleton3DArray), now_ns)
-        elif topic.endswith("/skeletons_2d") and self.renders:
+        elif topic.endswith("/skeletons_2d"):
+            self.messages_2d += 1
+            if not self.renders:
+                return
             msg = deserialize_message(raw, Skeleton2DArray)
             with self._lock:
                 self._people_2d[stamp_ns(msg.header)] = msg
@@ -175,6 +188,7 @@ class Recorder(Node):
     def close(self) -> None:
         """Finish the bag, and the video and contact sheet if rendering."""
         with self._lock:
+            self._closed = True
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None

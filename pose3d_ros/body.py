@@ -23,8 +23,12 @@ def body_rotation(joints_m: np.ndarray) -> np.ndarray:
     y = left - (left * z).sum(-1, keepdims=True) * z
     norm_y = np.linalg.norm(y, axis=-1, keepdims=True)
     y = y / np.maximum(norm_y, 1e-9)
-    x = np.cross(y, z)
-    rot = np.stack([x, y, z], axis=-1)
+    rot = np.empty((*y.shape, 3), y.dtype)
+    rot[..., 1], rot[..., 2] = y, z
+    # x = y cross z, written out: np.cross costs more than the rest of this function on a few 3-vectors.
+    rot[..., 0, 0] = y[:, 1] * z[:, 2] - y[:, 2] * z[:, 1]
+    rot[..., 1, 0] = y[:, 2] * z[:, 0] - y[:, 0] * z[:, 2]
+    rot[..., 2, 0] = y[:, 0] * z[:, 1] - y[:, 1] * z[:, 0]
     degenerate = (np.linalg.norm(up, axis=-1) < 1e-6) | (norm_y[:, 0] < 1e-6)
     rot[degenerate] = np.eye(3)
     return rot

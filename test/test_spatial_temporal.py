@@ -49,6 +49,13 @@ def test_it_is_the_single_frame_ampose_it_starts_from():
         assert (model(older) - model(window)).abs().max() > 1e-4
 
 
+def test_temporal_only_trains_the_temporal_model_and_its_tokens_alone():
+    model = SpatialTemporal(SpatialTemporalConfig(**TINY, temporal_only=True))
+    trained = {name.split(".")[0] for name, p in model.named_parameters() if p.requires_grad}
+    assert trained == {"temporal", "to_tokens"}
+    assert all(p.requires_grad for p in SpatialTemporal(SpatialTemporalConfig(**TINY)).parameters())
+
+
 def test_only_the_newest_frame_and_those_before_it_are_read():
     model = randomised(SpatialTemporal(SpatialTemporalConfig(**TINY))).eval()
     window = torch.randn(2, 27, 17, 3)

@@ -48,6 +48,9 @@ class SpatialTemporalConfig:
     heads: int = 4
     mlp_ratio: int = 2
     dropout: float = 0.1
+    # Train only the temporal model and its tokens, AMPose's weights (from init_from) kept as they are: the
+    # model then starts, and stays on everything it has no motion cue for, the single-frame AMPose it was given.
+    temporal_only: bool = False
 
     def __post_init__(self) -> None:
         _ = self.ampose, self.temporal  # the parts' own checks
@@ -75,6 +78,9 @@ class SpatialTemporal(AMPose):
     def __init__(self, cfg: SpatialTemporalConfig):
         super().__init__(cfg.ampose)
         self.cfg = cfg
+        if cfg.temporal_only:  # AMPose's modules, all made above: frozen (train.py optimises the rest)
+            for parameter in self.parameters():
+                parameter.requires_grad_(False)
         self.temporal = DilatedTrunk(cfg.temporal, cfg.num_joints * cfg.in_features)
         self.to_tokens = nn.Linear(cfg.channels, cfg.num_joints * cfg.dim)
         # No motion tokens to start with: the model starts as the AMPose it is given (or as AMPose's own start).

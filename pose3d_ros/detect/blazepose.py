@@ -154,8 +154,7 @@ class BlazePoseDetector:
         self._frames_to_detect = 0
         self._tiles_left = 0  # tiles of the current detector round not yet scanned, one per frame
         self._scanner = ThreadPoolExecutor(1, "blazepose_scan", initializer=_background_priority)
-        self._scan: Future[Candidates] | None = None  # started on an earlier frame
-        self._searching = False  # the running scan round looks for someone lost
+        self._scan: Future[Candidates] | None = None  # started on the previous frame
         # Recent network timings (bounded), for benchmarks: detector calls; landmark calls with their people.
         self.detector_ms: deque[float] = deque(maxlen=_TIMINGS_KEPT)
         self.landmark_ms: deque[tuple[float, int]] = deque(maxlen=_TIMINGS_KEPT)
@@ -166,7 +165,6 @@ class BlazePoseDetector:
         self._frames_to_detect = 0
         self._tiles_left = 0
         self._scan = None  # whatever it finds is in the old time line
-        self._searching = False
 
     def detect(self, rgb: np.ndarray, stamp_ns: int) -> list[Detection]:
         """People in (H, W, 3) uint8 RGB; keypoints in pixels of ``rgb`` (origin at the top-left pixel's centre)."""
@@ -175,31 +173,21 @@ class BlazePoseDetector:
         if min(height, width) < MIN_SIDE_PX or max(height, width) > MAX_ASPECT * min(height, width):
             raise DetectorError(f"image {width}x{height}: expected a camera picture, each side >= {MIN_SIDE_PX} px "
                                 f"and at most {MAX_ASPECT}:1 (the detector covers it with square tiles)")
-        # A scan started on an earlier frame: follow whom it found. A routine scan (everyone followed) is taken
-        # once done, so no frame waits for it: on 2 cores one often outlasts the frame after it, and waiting
-        # there cost that frame 5 ms at the median and up to a frame period. A search for someone lost, or for
-        # anyone when nobody is followed, is waited for: the frame needs it.
-        if self._scan is not None and (self._scan.done() or self._searching or not self._people):
+        if self._scan is not None:  # started on the previous frame, finished since: follow whom it found
             self._open(self._scan.result())
             self._scan = None
-            self._searching = self._searching and self._tiles_left > 0
         if not self._people:  # nobody to follow, no landmark work: scan every tile now
             self._open(self._run_detector(*self._detector_inputs(rgb, _tiles(rgb))))
             self._frames_to_detect, self._tiles_left = self.config.detect_every, 0
-        elif self._scan is None and (self._tiles_left or self._frames_to_detect <= 0):  # a tile in the background
+        elif self._tiles_left or self._frames_to_detect <= 0:  # one tile per frame, in the background
             tiles = _tiles(rgb)
             if self._tiles_left == 0:  # a new scan of every tile
                 self._frames_to_detect, self._tiles_left = self.config.detect_every, len(tiles)
             self._tiles_left = min(self._tiles_left, len(tiles)) - 1
             inputs = self._detector_inputs(rgb, [tiles[-1 - self._tiles_left]])
-            self._scan = self._scanner.submit(self._run_detector, *inputs)
+            self._scan = self._scanner.submit(self._run_detector, *inputs)  # no frame waits for a scan
         self._frames_to_detect -= 1
         return self._follow(rgb, stamp_ns) if self._people else []
-
-    def wait_for_scan(self) -> None:
-        """Block until the background scan, if one runs, is done: the next frame then follows whom it found."""
-        if self._scan is not None:
-            self._scan.result()
 
     def close(self) -> None:
         self._scanner.shutdown(wait=True)
@@ -215,7 +203,7 @@ class BlazePoseDetector:
         detections, kept = [], []
         for person, landmarks, presence, world in zip(self._people, *outputs):
             if presence < self.config.min_presence:
-                self._frames_to_detect, self._searching = 0, True  # someone was lost: look again next frame
+                self._frames_to_detect = 0  # someone was lost: look again in the next frame
                 continue
             detections.append(self._decode(person, landmarks, float(presence), world, rgb.shape, stamp_ns))
             kept.append(person)

@@ -179,8 +179,7 @@ def size_on_floor(joints_rel_m: np.ndarray, keypoints_px: np.ndarray, confidence
     if p == 0 or floor.camera_height_m - ankle_height_m < MIN_CAMERA_ABOVE_ANKLES_M:
         return np.ones(p), np.zeros(p, bool), np.full((p, 3), np.nan)
 
-    unseen_nan = np.where(valid[..., None], np.asarray(joints_rel_m, np.float64), np.nan)
-    contact = contact_ankles(unseen_nan, confidence, floor, min_confidence)
+    contact = contact_ankles(np.where(valid[..., None], joints, np.nan), confidence, floor, min_confidence)
     xy = camera.normalise(keypoints)
     rays = np.concatenate([xy[:, _ANKLES], np.ones((p, 2, 1))], axis=-1)  # (P, 2, 3), z = 1
     drop = -(rays @ floor.normal_cam)  # fall per unit depth

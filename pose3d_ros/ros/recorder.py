@@ -78,7 +78,7 @@ class Recorder(Node):
         else:
             self._writer = Writer(bag_path, version=9, storage_plugin=StoragePlugin.MCAP)
             self._writer.open()
-        store = _typestore() if self._writer is not None else None
+            store = _typestore()
         self._connections = {}
         for topic, (cls, profile) in topics.items():
             name = self.resolve_topic_name(topic)

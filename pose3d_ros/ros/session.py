@@ -89,10 +89,11 @@ def _overrides(params: dict[str, Any]) -> list[Parameter]:
 def composed_graph(source: dict[str, Any] | None = None, detector: dict[str, Any] | None = None,
                    lifter: dict[str, Any] | None = None, executor: str = "single",
                    make_extra: Callable[[VideoSource, Context], Node] | None = None,
-                   nodes: tuple[str, ...] = ("keypoint_detector", "lifter")) -> Iterator[list[Node]]:
-    """video_source, the ``nodes`` of keypoint_detector and lifter, and ``make_extra(video, context)``, with the
-    parameters of config/pose3d_ros.yaml plus the given overrides, spinning on one executor in a thread of this
-    process; yields the nodes in that order. The video does not start by itself: call ``nodes[0].start()``.
+                   in_process: tuple[str, ...] = ("keypoint_detector", "lifter")) -> Iterator[list[Node]]:
+    """video_source, those of keypoint_detector and lifter named in ``in_process``, and
+    ``make_extra(video, context)``, with the parameters of config/pose3d_ros.yaml plus the given overrides,
+    spinning on one executor in a thread of this process; yields the nodes in that order. The video does not
+    start by itself: call the first node's ``start()``.
 
     executor: "single" or "multi" (composed.EXECUTORS).
     """
@@ -105,7 +106,7 @@ def composed_graph(source: dict[str, Any] | None = None, detector: dict[str, Any
         video = VideoSource(context=context, parameter_overrides=_overrides(source or {}))
         made.append(video)
         for name, params in (("keypoint_detector", detector), ("lifter", lifter)):
-            if name in nodes:
+            if name in in_process:
                 made.append(_NODES[name](context=context, parameter_overrides=_overrides(params or {})))
         if make_extra is not None:
             made.append(make_extra(video, context))
@@ -162,11 +163,10 @@ class NodeProcesses:
         self._pipes = {}
         self._processes = []
         for name, params in (("keypoint_detector", detector), ("lifter", lifter)):
-            receive, send = spawn.Pipe(duplex=False)
-            process = spawn.Process(target=_node_process, args=(name, params or {}, self._stop, send),
-                                    name=name, daemon=True)
-            process.start()
-            self._pipes[name], self._processes = receive, [*self._processes, process]
+            self._pipes[name], send = spawn.Pipe(duplex=False)
+            self._processes.append(spawn.Process(target=_node_process, args=(name, params or {}, self._stop, send),
+                                                 name=name, daemon=True))
+            self._processes[-1].start()
 
     def alive(self) -> bool:
         return all(process.is_alive() for process in self._processes)
@@ -218,7 +218,7 @@ def run_pipeline(out_dir: Path, source: dict[str, Any] | None = None, detector: 
             return _summary(video, recorder, _report(det), _report(lift))
     nodes = NodeProcesses(detector, lifter)
     try:
-        with composed_graph(source, make_extra=make_recorder, nodes=()) as (video, recorder):
+        with composed_graph(source, make_extra=make_recorder, in_process=()) as (video, recorder):
             _play(video, recorder, discovery_timeout_s, total_frames, nodes.alive)
             _drain(lambda: (recorder.messages_2d, recorder.messages_3d))
             reports = nodes.reports()

@@ -130,6 +130,18 @@ def test_time_jumping_back_starts_every_window_over_and_goes_on():
     np.testing.assert_array_equal(keypoints_px[0], np.broadcast_to(loop[0].keypoints_px, (T, 17, 2)))
 
 
+def test_time_jumping_forward_by_minutes_starts_every_window_over():
+    lifter = FixedLifter()
+    stage = LiftStage(lifter)
+    for i in range(4):
+        stage.process(100 * 10**9 + i * FRAME_NS, [_person(1, np.array([-0.5 + 0.1 * i, 0.0, 4.0]))], CAMERA)
+    later = _person(1, np.array([0.5, 0.0, 4.0]))
+    out, issues = stage.process(400 * 10**9, [later], CAMERA)  # five minutes on: a driver restart, a paused bag
+    assert [p.track_id for p in out] == [1] and issues == []
+    keypoints_px, _ = lifter.calls[-1]  # the old frames are not part of the new window
+    np.testing.assert_array_equal(keypoints_px[0], np.broadcast_to(later.keypoints_px, (T, 17, 2)))
+
+
 def test_one_message_cannot_evict_a_window_it_reads_nor_repeat_a_track():
     stage = LiftStage(FixedLifter(), max_people=16)
     crowd = [_person(i, np.array([-2.0 + 0.25 * i, 0.0, 6.0])) for i in range(17)]

@@ -1,4 +1,5 @@
-"""Time that jumps back starts over; a frame slightly out of order is skipped (timeline.py), in KeypointStage too."""
+"""Time that jumps back starts over; a frame slightly out of order is skipped (timeline.py), in KeypointStage too;
+a jump forward closes the tracks of the old time."""
 
 import numpy as np
 import pytest
@@ -58,4 +59,13 @@ def test_keypoint_stage_resets_its_state_when_time_jumps_back_and_skips_late_fra
     again, issues = stage.process(rgb, 2 * S)  # a bag looped
     assert [i.kind for i in issues] == ["time_jump_back"] and detector.resets == 1
     assert [p.track_id for p in again] == [2]  # a new track: ids are never reused
+    assert stage.tracker.num_tracks == 1
+
+
+def test_keypoint_stage_closes_old_tracks_when_time_jumps_forward_by_minutes():
+    stage = KeypointStage(StandIn())
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    first, _ = stage.process(rgb, 10 * S)
+    later, issues = stage.process(rgb, 310 * S)  # five minutes on: the person seen then is not followed now
+    assert issues == [] and [p.track_id for p in first] == [1] and [p.track_id for p in later] == [2]
     assert stage.tracker.num_tracks == 1

@@ -184,6 +184,22 @@ def _crowd(stamp_s: int, keypoints_px: np.ndarray, track_ids: list[int]) -> Skel
     return msg
 
 
+def test_lifter_lifts_every_loop_of_a_bag_and_says_so_on_diagnostics(lifter):
+    node, sender, probe = lifter
+    sender.infos.publish(camera_info_msg(_image(1).header, CameraModel.nominal(WIDTH, HEIGHT)))
+    person = person_px()
+    for loop in range(3):  # the 2D of a bag of stamps 11..13 s played three times
+        for stamp_s in (11, 12, 13):
+            sender.skeletons.publish(skeletons_msg(stamp_s, person))
+            wait_for(lambda n=1 + 3 * loop + stamp_s - 11: len(probe.got["skeletons_3d"]) == n,
+                     what=f"loop {loop} output")
+    assert [len(m.skeletons) for m in probe.got["skeletons_3d"]] == [1] * 9
+    assert node.health.counts["time_jump_back"] == 2
+    wait_for(lambda: _published_problem(probe, "lifter", "time_jump_back") is not None, 5,
+             "'time_jump_back' on /diagnostics")
+    assert "time jumped back 2.000 s" in _published_problem(probe, "lifter", "time_jump_back")
+
+
 def test_lifter_survives_crowds_absurd_intrinsics_and_a_frame_from_the_future(lifter):
     node, sender, probe = lifter
     person = person_px()

@@ -230,7 +230,8 @@ def test_either_node_killed_and_restarted_mid_stream_output_resumes_within_2_s(r
         count_2d, count_3d = len(got["skeletons_2d"]), len(got["skeletons_3d"])
         nodes["keypoint_detector"] = _node_process("keypoint_detector", params, tmp_path / "detector2.log")
         first_2d = _first_new(got["skeletons_2d"], count_2d, 60, "2D from the restarted detector")
-        assert _first_new(got["skeletons_3d"], count_3d, 10, "3D after the restart") - first_2d <= 2.0
+        detector_resumed_s = _first_new(got["skeletons_3d"], count_3d, 10, "3D after the restart") - first_2d
+        assert detector_resumed_s <= 2.0
 
         nodes["lifter"].kill()
         nodes["lifter"].wait(timeout=10)
@@ -247,7 +248,10 @@ def test_either_node_killed_and_restarted_mid_stream_output_resumes_within_2_s(r
 
         wait_for(lifter_spoke, 60, "the restarted lifter's first message")
         up = time.monotonic()
-        assert _first_new(got["skeletons_3d"], count_3d, 10, "3D from the restarted lifter") - up <= 2.0
+        lifter_resumed_s = _first_new(got["skeletons_3d"], count_3d, 10, "3D from the restarted lifter") - up
+        print(f"\n3D output resumed {detector_resumed_s:.2f} s after the restarted detector's first 2D message, "
+              f"{lifter_resumed_s:.2f} s after the restarted lifter's first message")
+        assert lifter_resumed_s <= 2.0
         latest = got["skeletons_3d"][-1]
         for skeleton in latest.skeletons:
             assert np.isfinite([[p.x, p.y, p.z] for p in skeleton.joints]).all()

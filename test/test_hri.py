@@ -197,6 +197,7 @@ def test_the_rep155_tree_on_the_demo_video(ros_graph, tmp_path):
                         "NormalizedRegionOfInterest2D"), (f"/humans/bodies/{some_body}/skeleton2d", "Skeleton2D")):
         (info,) = lifter.get_publishers_info_by_topic(topic)
         assert str(info.topic_type_hash) == official[f"hri_msgs/msg/{name}"], topic
+        print(f"\n{topic}: {info.topic_type_hash} on the graph, the official hri_msgs/msg/{name} hashes the same")
     # Per body: the right types and stamps; joint states + the URDF give our /tf links.
     tf_by_stamp = defaultdict(list)
     for m in got["/tf"]:

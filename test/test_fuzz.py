@@ -25,7 +25,8 @@ from pose3d_ros.ros.detector_node import KeypointDetector
 from pose3d_ros.ros.lifter_node import Lifter
 
 SEED = 20261201
-# Per subscription; CI's bound. A longer run by hand: POSE3D_FUZZ_MESSAGES=3000 POSE3D_FUZZ_SECONDS=300 tools/test.sh ...
+# Per subscription, CI's bound. A longer run by hand (README, Tests):
+# POSE3D_FUZZ_MESSAGES=3000 POSE3D_FUZZ_SECONDS=300 tools/test.sh -s test/test_fuzz.py
 MESSAGES = int(os.environ.get("POSE3D_FUZZ_MESSAGES", 400))
 TIME_LIMIT_S = float(os.environ.get("POSE3D_FUZZ_SECONDS", 20.0))
 SIZES = [0, 1, 2, 31, 32, 480, 640, 32767, 65535, 2**31 - 1, 2**32 - 1]

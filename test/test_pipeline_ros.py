@@ -171,6 +171,22 @@ def test_a_run_with_detector_and_lifter_in_processes_of_their_own_reports_their_
     assert (tmp_path / "bag").is_dir()
 
 
+def test_the_demo_command_writes_its_bag_overlay_and_summary(tmp_path):
+    """`pose3d-ros demo` (the README's first command) on the first frames of the demo video."""
+    import argparse
+    import json
+
+    from pose3d_ros.commands import demo
+
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    assert demo.run(parser.parse_args(["--out", str(tmp_path), "--max-frames", "15"])) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["frames_in"] == 15 and summary["messages_3d"] >= 10 and summary["skeletons_3d"] > 0, summary
+    for written in ("bag", "overlay.mp4", "contact_sheet.png"):
+        assert (tmp_path / written).exists(), written
+
+
 def test_nodes_end_when_the_process_that_started_them_is_killed(tmp_path):
     """`ros2 launch` killed by SIGTERM leaves its nodes to themselves (ros2/launch#545): they must end anyway."""
     bin_dir = Path(sys.prefix) / "lib" / "pose3d_ros"

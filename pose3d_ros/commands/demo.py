@@ -7,7 +7,8 @@
 Detector and lifter run in processes of their own, as lift.launch.py starts them, while this process plays the
 video and records and draws what comes out. A file of at most video_source's PRELOAD_MAX_FRAMES frames is
 decoded before it plays, as a camera delivers its frames decoded: decoding and drawing in the same process as
-the networks had left the detector a third of the demo's frames short (134 of 230 lifted, against 225 so).
+the networks had left the detector a third of the demo's frames short (134 of 230 frames detected, against
+226-230 so).
 """
 
 from __future__ import annotations

@@ -81,6 +81,14 @@ LAYOUTS = ("processes", "composed")
 _NODES = {"keypoint_detector": KeypointDetector, "lifter": Lifter}
 
 
+def _configured_context() -> Context:
+    """A fresh rclpy context whose nodes read config/pose3d_ros.yaml."""
+    context = Context()
+    rclpy.init(args=["--ros-args", "--params-file", str(share_dir() / "config" / "pose3d_ros.yaml")],
+               context=context)
+    return context
+
+
 def _overrides(params: dict[str, Any]) -> list[Parameter]:
     return [Parameter(k, value=v) for k, v in params.items()]
 
@@ -97,9 +105,7 @@ def composed_graph(source: dict[str, Any] | None = None, detector: dict[str, Any
 
     executor: "single" or "multi" (composed.EXECUTORS).
     """
-    context = Context()
-    rclpy.init(args=["--ros-args", "--params-file", str(share_dir() / "config" / "pose3d_ros.yaml")],
-               context=context)
+    context = _configured_context()
     runner = EXECUTORS[executor](context=context)
     made: list[Node] = []
     try:
@@ -137,9 +143,7 @@ def _report(node: Node) -> dict[str, Any]:
 def _node_process(name: str, params: dict[str, Any], stop, reports) -> None:
     """Body of a spawned process: node ``name`` (keypoint_detector or lifter) with config/pose3d_ros.yaml and
     ``params``, spun on one thread until ``stop`` is set; then its _report goes to the pipe ``reports``."""
-    context = Context()
-    rclpy.init(args=["--ros-args", "--params-file", str(share_dir() / "config" / "pose3d_ros.yaml")],
-               context=context)
+    context = _configured_context()
     own_executor = {"detect_in_callback": True} if name == "keypoint_detector" else {}
     node = _NODES[name](context=context, parameter_overrides=_overrides(params), **own_executor)
     runner = SingleThreadedExecutor(context=context)
